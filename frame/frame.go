@@ -1,0 +1,148 @@
+// Package frame holds the picture type every stage of ugcsr passes around: planar float32 RGB.
+//
+// Layout: three planes R, G, B, each W*H float32 values in [0,1], row-major, no padding, in one
+// allocation. That is NCHW for batch 1, so ONNX backends copy a frame into a tensor with one copy, and
+// the pure-Go resamplers walk contiguous rows. Decoders convert to it once (swscale, the stream's own
+// colour matrix and range), encoders convert from it once.
+package frame
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"sync"
+)
+
+// Frame is one decoded picture plus the facts about it that must survive the pipeline.
+//
+// Ownership moves with the value: whoever holds a *Frame either passes it on or calls Release.
+type Frame struct {
+	W, H int
+	// Pix holds the R, G and B planes back to back; see Plane.
+	Pix []float32
+
+	// PTS is the presentation timestamp in the source stream's time base. It is carried to the
+	// output untouched, which is what keeps variable-frame-rate input variable.
+	PTS int64
+	// Duration is the frame's duration in the same time base (0 when unknown).
+	Duration int64
+	// Index is the frame's position in presentation order, counting from 0.
+	Index int64
+
+	// Scene counts scene cuts seen before this frame (set by the temporal stage; 0 otherwise).
+	Scene int64
+	// Dup marks an exact duplicate of the previous frame (set by the temporal stage).
+	Dup bool
+
+	pool *Pool
+}
+
+// New allocates a frame of w x h outside any pool.
+func New(w, h int) *Frame {
+	return &Frame{W: w, H: h, Pix: make([]float32, 3*w*h)}
+}
+
+// Size returns the frame's size as an image.Point.
+func (f *Frame) Size() image.Point { return image.Pt(f.W, f.H) }
+
+// Plane returns channel c (0 R, 1 G, 2 B) as a slice of W*H values. The slice aliases Pix.
+func (f *Frame) Plane(c int) []float32 {
+	n := f.W * f.H
+	return f.Pix[c*n : (c+1)*n : (c+1)*n]
+}
+
+// CopyMeta copies timestamps and temporal facts from src, leaving pixels and size alone.
+func (f *Frame) CopyMeta(src *Frame) {
+	f.PTS, f.Duration, f.Index, f.Scene, f.Dup = src.PTS, src.Duration, src.Index, src.Scene, src.Dup
+}
+
+// Release hands the frame back to its pool. Frames without a pool are left to the GC. The frame must
+// not be used afterwards. Release is nil-safe.
+func (f *Frame) Release() {
+	if f == nil || f.pool == nil {
+		return
+	}
+	f.pool.put(f)
+}
+
+// At returns the pixel at (x, y) as 8-bit RGB, rounding and clamping.
+func (f *Frame) At(x, y int) color.RGBA {
+	i := y*f.W + x
+	n := f.W * f.H
+	return color.RGBA{R: To8(f.Pix[i]), G: To8(f.Pix[n+i]), B: To8(f.Pix[2*n+i]), A: 255}
+}
+
+// To8 converts a [0,1] sample to 8 bits: v*255+0.5, truncated, clamped to 0..255.
+func To8(v float32) uint8 {
+	v = v*255 + 0.5
+	if v <= 0 {
+		return 0
+	}
+	if v >= 255 {
+		return 255
+	}
+	return uint8(v)
+}
+
+// ToRGBA converts the frame to an 8-bit image (for PNG output and tests).
+func (f *Frame) ToRGBA() *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, f.W, f.H))
+	n := f.W * f.H
+	for i := 0; i < n; i++ {
+		p := img.Pix[4*i : 4*i+4 : 4*i+4]
+		p[0], p[1], p[2], p[3] = To8(f.Pix[i]), To8(f.Pix[n+i]), To8(f.Pix[2*n+i]), 255
+	}
+	return img
+}
+
+// FromImage converts any image.Image to a frame (8-bit samples divided by 255).
+func FromImage(img image.Image) *Frame {
+	b := img.Bounds()
+	f := New(b.Dx(), b.Dy())
+	n := f.W * f.H
+	for y := 0; y < f.H; y++ {
+		for x := 0; x < f.W; x++ {
+			r, g, bl, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
+			i := y*f.W + x
+			f.Pix[i] = float32(r>>8) / 255
+			f.Pix[n+i] = float32(g>>8) / 255
+			f.Pix[2*n+i] = float32(bl>>8) / 255
+		}
+	}
+	return f
+}
+
+// Pool recycles frames of one size. It is safe for concurrent use.
+type Pool struct {
+	w, h int
+	p    sync.Pool
+}
+
+// NewPool returns a pool of w x h frames.
+func NewPool(w, h int) *Pool {
+	return &Pool{w: w, h: h}
+}
+
+// Get returns a frame of the pool's size with undefined pixels and zeroed metadata.
+func (p *Pool) Get() *Frame {
+	if v := p.p.Get(); v != nil {
+		f := v.(*Frame)
+		f.CopyMeta(&Frame{})
+		return f
+	}
+	f := New(p.w, p.h)
+	f.pool = p
+	return f
+}
+
+func (p *Pool) put(f *Frame) {
+	if f.W != p.w || f.H != p.h {
+		return // resized by someone: drop rather than poison the pool
+	}
+	p.p.Put(f)
+}
+
+// String describes the frame for logs.
+func (f *Frame) String() string {
+	return fmt.Sprintf("frame #%d %dx%d pts=%d", f.Index, f.W, f.H, f.PTS)
+}

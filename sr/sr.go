@@ -1,0 +1,53 @@
+// Package sr defines the super-resolution backend contract: frames in, frames out, batched,
+// cancellable, told the frame size up front. Backends live in sub-packages (classical, realesrgan,
+// diffusion); package backends opens one by name.
+package sr
+
+import (
+	"context"
+	"errors"
+	"image"
+
+	"github.com/ugcsr/ugcsr/frame"
+)
+
+// Spec is what a backend is told before the first frame of a job.
+type Spec struct {
+	// In is the size of every input frame.
+	In image.Point
+	// Out is the size every output frame must have. Backends whose native scale differs resample
+	// their result to it (antialiased when shrinking).
+	Out image.Point
+}
+
+// Backend is an opened model: weights loaded, runtime ready. It makes one Upscaler per pipeline
+// worker; Backend itself is safe for concurrent use.
+type Backend interface {
+	// Name identifies the backend in logs and progress output, e.g. "lanczos" or "realesrgan-x4fast".
+	Name() string
+	// NewUpscaler returns a worker-private Upscaler for spec.
+	NewUpscaler(spec Spec) (Upscaler, error)
+	// Close releases what the backend holds. Upscalers must be closed first.
+	Close() error
+}
+
+// Upscaler serves one worker goroutine and is not safe for concurrent use.
+type Upscaler interface {
+	// BatchSize is how many frames Upscale wants at once (1 for most backends). Callers may pass
+	// fewer, at the end of a stream.
+	BatchSize() int
+	// Upscale writes the upscaled src[i] into dst[i]. dst frames are already Spec.Out in size;
+	// only their pixels are written (the caller carries timestamps). src is never modified.
+	Upscale(ctx context.Context, dst, src []*frame.Frame) error
+	// Close releases per-worker resources (ONNX tensors, scratch). It is nil-safe and idempotent.
+	Close() error
+}
+
+// Counter is implemented by backends that count work worth reporting in -progress output
+// (e.g. tiles reused, encoder runs). Visit is called with each counter's key and value.
+type Counter interface {
+	Counters(visit func(key string, value int64))
+}
+
+// ErrUnknownModel is returned by package backends when a --model name matches no backend.
+var ErrUnknownModel = errors.New("unknown model")
