@@ -1,0 +1,240 @@
+package main
+
+import (
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/asticode/go-astiav"
+	"github.com/urfave/cli/v2"
+
+	"github.com/ugcsr/ugcsr/pipeline"
+	"github.com/ugcsr/ugcsr/sr/backends"
+)
+
+// upscaleOptions holds the main command's flags.
+type upscaleOptions struct {
+	input, inputFormat, format string
+	output                     string
+	scale                      float64
+	vf                         string
+	model                      string
+	codec, preset, pixFmt      string
+	bitrate                    string
+	crf                        int
+	ss, t                      string
+	frames                     int64
+	overwrite, noOverwrite     bool
+	loglevel                   string
+	progress                   string
+	workers, inflight          int
+
+	device, ortLib string
+	tile, threads  int
+
+	cfg pipeline.Config
+	log *logger
+}
+
+func (o *upscaleOptions) flags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "i", Usage: "input file, URL, image pattern, or - for stdin", Destination: &o.input},
+		&cli.StringFlag{Name: "input-format", Usage: "force the input format (ffmpeg's -f before -i)", Destination: &o.inputFormat},
+		&cli.StringFlag{Name: "f", Usage: "force the output format: mp4, mov, matroska, webm, yuv4mpegpipe, nut, image2 ...", Destination: &o.format},
+		&cli.Float64Flag{Name: "s", Usage: "scale factor for both sides (default 2)", Destination: &o.scale},
+		&cli.StringFlag{Name: "vf", Usage: "output size as scale=W:H (-1 or -2 keeps the aspect ratio)", Destination: &o.vf},
+		&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Value: backends.Default, EnvVars: []string{"UGCSR_MODEL"},
+			Usage: "realesrgan-x4fast, realesrgan-x4plus, lanczos, bicubic, PATH.onnx or diffusion:DIR", Destination: &o.model},
+		&cli.StringFlag{Name: "c:v", Aliases: []string{"vcodec"}, Usage: "video encoder: libx264 (default), libx265, libvpx-vp9, libaom-av1, png, ...", Destination: &o.codec},
+		&cli.IntFlag{Name: "crf", Usage: "constant rate factor (default 18 where the encoder takes one)", Destination: &o.crf},
+		&cli.StringFlag{Name: "preset", Usage: "encoder preset (default medium for x264/x265)", Destination: &o.preset},
+		&cli.StringFlag{Name: "pix_fmt", Usage: "output pixel format, e.g. yuv420p, yuv420p10le (default yuv420p)", Destination: &o.pixFmt},
+		&cli.StringFlag{Name: "b:v", Usage: "video bit rate, e.g. 8M", Destination: &o.bitrate},
+		&cli.StringFlag{Name: "ss", Usage: "start at this time (seconds or [HH:]MM:SS[.ms])", Destination: &o.ss},
+		&cli.StringFlag{Name: "t", Usage: "read at most this duration", Destination: &o.t},
+		&cli.Int64Flag{Name: "frames:v", Aliases: []string{"vframes"}, Usage: "stop after this many video frames", Destination: &o.frames},
+		&cli.BoolFlag{Name: "y", Usage: "overwrite the output if it exists", Destination: &o.overwrite},
+		&cli.BoolFlag{Name: "n", Usage: "never overwrite the output (the default)", Destination: &o.noOverwrite},
+		&cli.StringFlag{Name: "loglevel", Aliases: []string{"v"}, Value: "info", Usage: "quiet, error, warning, info, verbose or debug", Destination: &o.loglevel},
+		&cli.StringFlag{Name: "progress", Usage: "write ffmpeg-style key=value progress to pipe:1, pipe:2 or a file", Destination: &o.progress},
+		&cli.IntFlag{Name: "workers", Usage: "backend workers (default: 1 for ONNX models, cores for classical)", Destination: &o.workers},
+		&cli.IntFlag{Name: "max-inflight", Usage: "frames in flight between decoder and encoder (default 2*workers+2)", Destination: &o.inflight},
+		&cli.StringFlag{Name: "device", Value: "auto", EnvVars: []string{"UGCSR_DEVICE"}, Usage: "auto, cpu, cuda or tensorrt (ONNX models)", Destination: &o.device},
+		&cli.StringFlag{Name: "ort-lib", EnvVars: []string{"UGCSR_ORT_LIB"}, Usage: "path of libonnxruntime.so (default: the copy setup caches)", Destination: &o.ortLib},
+		&cli.IntFlag{Name: "tile", Usage: "model tile size in input pixels (0 = automatic)", Destination: &o.tile},
+		&cli.IntFlag{Name: "threads", Usage: "ONNX Runtime intra-op threads (default: cores)", Destination: &o.threads},
+	}
+}
+
+// finalize validates the flags and builds the pipeline config.
+func (o *upscaleOptions) finalize(c *cli.Context) error {
+	if c.Args().First() != "" && isCommand(c.App, c.Args().First()) {
+		return nil
+	}
+	lvl, err := parseLogLevel(o.loglevel)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	o.log = newLogger(os.Stderr, lvl)
+	astiav.SetLogLevel(ffmpegLogLevel(lvl))
+	if c.NArg() == 0 && o.input == "" {
+		return nil // plain "ugcsr": the action shows help
+	}
+	if o.input == "" {
+		return usageError{"no input: give one with -i"}
+	}
+	switch c.NArg() {
+	case 0:
+		return usageError{"no output file given"}
+	case 1:
+		o.output = c.Args().First()
+	default:
+		return usageError{fmt.Sprintf("one output expected, got %q", c.Args().Slice())}
+	}
+	if o.overwrite && o.noOverwrite {
+		return usageError{"-y and -n contradict each other"}
+	}
+	cfg := pipeline.Config{Model: o.model, Scale: o.scale, Workers: o.workers, MaxInFlight: o.inflight}
+	cfg.Input.Input, cfg.Input.Format, cfg.Input.MaxFrames = o.input, o.inputFormat, o.frames
+	if o.ss != "" {
+		if cfg.Input.Start, err = parseTime(o.ss); err != nil {
+			return usageError{"-ss: " + err.Error()}
+		}
+	}
+	if o.t != "" {
+		if cfg.Input.Duration, err = parseTime(o.t); err != nil {
+			return usageError{"-t: " + err.Error()}
+		}
+	}
+	if o.vf != "" {
+		if cfg.Size, err = parseScaleFilter(o.vf); err != nil {
+			return usageError{"-vf: " + err.Error()}
+		}
+	}
+	cfg.Output.Output, cfg.Output.Format, cfg.Output.Overwrite = o.output, o.format, o.overwrite
+	cfg.Output.Codec, cfg.Output.CRF, cfg.Output.Preset, cfg.Output.PixFmt = o.codec, o.crf, o.preset, o.pixFmt
+	if o.bitrate != "" {
+		if cfg.Output.Bitrate, err = parseBitrate(o.bitrate); err != nil {
+			return usageError{"-b:v: " + err.Error()}
+		}
+	}
+	if isSingleImage(o.output, o.format) && cfg.Input.MaxFrames == 0 {
+		cfg.Input.MaxFrames = 1 // one picture out: stop after the first frame
+	}
+	cfg.Backends.Device, cfg.Backends.ORTLib, cfg.Backends.Tile, cfg.Backends.Threads = o.device, o.ortLib, o.tile, o.threads
+	cfg.Logf = o.log.infof
+	cfg.Backends.Logf = o.log.infof
+	o.cfg = cfg
+	return nil
+}
+
+func isCommand(app *cli.App, name string) bool {
+	for _, c := range app.Commands {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func isSingleImage(out, format string) bool {
+	ext := strings.ToLower(out[strings.LastIndexByte(out, '.')+1:])
+	return !strings.Contains(out, "%") && (format == "image2" || format == "" && (ext == "png" || ext == "jpg" || ext == "jpeg" || ext == "bmp" || ext == "tiff"))
+}
+
+func runUpscale(c *cli.Context, o *upscaleOptions, stop <-chan struct{}) error {
+	if o.input == "" && c.NArg() == 0 {
+		return cli.ShowAppHelp(c)
+	}
+	cfg := o.cfg
+	cfg.Input.Stop = stop
+	pw, closeProgress, err := openProgress(o.progress)
+	if err != nil {
+		return err
+	}
+	defer closeProgress()
+	line := newStatusLine(os.Stderr, o.log.level >= levelInfo && isTerminal(os.Stderr))
+	cfg.Progress = func(s pipeline.Stats) {
+		if pw != nil {
+			writeProgress(pw, s)
+		}
+		line.update(s)
+	}
+	res, err := pipeline.Run(c.Context, cfg)
+	line.finish()
+	if err != nil {
+		return err
+	}
+	where := cfg.Output.Output
+	if where == "-" {
+		where = "standard output"
+	}
+	st := res.Stats
+	if res.Interrupted {
+		o.log.errorf("interrupted: wrote a playable partial output to %s (%d frames)", where, res.Frames)
+		return errInterrupted
+	}
+	o.log.infof("wrote %s: %d frames %dx%d -> %dx%d with %s in %.1fs (%.2f fps)",
+		where, res.Frames, res.InSize.X, res.InSize.Y, res.OutSize.X, res.OutSize.Y, res.Model, st.Elapsed.Seconds(), st.FPS)
+	return nil
+}
+
+// parseTime accepts seconds ("12.5") or [HH:]MM:SS[.frac], as ffmpeg does.
+func parseTime(s string) (time.Duration, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) > 3 {
+		return 0, fmt.Errorf("bad time %q", s)
+	}
+	var total float64
+	for _, p := range parts {
+		v, err := strconv.ParseFloat(p, 64)
+		if err != nil || v < 0 {
+			return 0, fmt.Errorf("bad time %q", s)
+		}
+		total = total*60 + v
+	}
+	return time.Duration(total * float64(time.Second)), nil
+}
+
+// parseScaleFilter reads "scale=W:H" (or "W:H", "scale=w=W:h=H").
+func parseScaleFilter(s string) (image.Point, error) {
+	s = strings.TrimPrefix(s, "scale=")
+	s = strings.NewReplacer("w=", "", "h=", "", "x", ":").Replace(s)
+	parts := strings.Split(s, ":")
+	if len(parts) != 2 {
+		return image.Point{}, fmt.Errorf("only scale=W:H is supported, got %q", s)
+	}
+	w, err1 := strconv.Atoi(parts[0])
+	h, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil || (w <= 0 && h <= 0) || w == 0 || h == 0 {
+		return image.Point{}, fmt.Errorf("bad size %q (want W:H, one side may be -1 or -2)", s)
+	}
+	return image.Pt(w, h), nil
+}
+
+// parseBitrate reads 800k, 8M, 8000000.
+func parseBitrate(s string) (int64, error) {
+	mult := 1.0
+	switch {
+	case strings.HasSuffix(s, "k") || strings.HasSuffix(s, "K"):
+		mult, s = 1e3, s[:len(s)-1]
+	case strings.HasSuffix(s, "M"):
+		mult, s = 1e6, s[:len(s)-1]
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("bad bit rate %q", s)
+	}
+	return int64(v * mult), nil
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+var _ io.Writer = (*os.File)(nil)

@@ -1,0 +1,100 @@
+// Command ugcsr upscales short-form video with ffmpeg-style options:
+//
+//	ugcsr -i in.mp4 [-s 2 | -vf scale=W:H] [--model realesrgan-x4fast] [-c:v libx264 -crf 18] [-y] out.mp4
+//
+// See ugcsr --help.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+// errInterrupted marks a job stopped by SIGINT whose partial output was finalised.
+var errInterrupted = errors.New("interrupted")
+
+// usageError marks bad command lines (exit 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func main() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := make(chan struct{})
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// First signal: stop reading input and finalise what was done. Second: abort.
+		<-sigs
+		close(stop)
+		<-sigs
+		cancel()
+	}()
+
+	app := newApp(stop)
+	err := app.RunContext(ctx, reorderArgs(os.Args, app))
+	os.Exit(exitCode(err))
+}
+
+// exitCode is the one place that turns errors into user text and exit codes.
+func exitCode(err error) int {
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errInterrupted):
+		return 130
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(os.Stderr, "ugcsr: aborted; no output written")
+		return 130
+	case errors.As(err, &ue):
+		fmt.Fprintf(os.Stderr, "ugcsr: %s (see ugcsr --help)\n", ue.msg)
+		return 2
+	default:
+		fmt.Fprintf(os.Stderr, "ugcsr: %s\n", oneLine(err.Error()))
+		return 1
+	}
+}
+
+func oneLine(s string) string {
+	for i, c := range s {
+		if c == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+func newApp(stop <-chan struct{}) *cli.App {
+	up := &upscaleOptions{}
+	return &cli.App{
+		Name:  "ugcsr",
+		Usage: "upscale short-form video with super-resolution models",
+		UsageText: "ugcsr -i INPUT [options] OUTPUT\n" +
+			"ugcsr -i clip.mp4 -s 2 out.mp4                       (Real-ESRGAN x4fast, resized to x2)\n" +
+			"ugcsr -i clip.mp4 --model lanczos -vf scale=1920:-2 out.mp4\n" +
+			"ffmpeg -i in.mov -f nut - | ugcsr -i - -s 2 -f nut - | ffplay -\n" +
+			"ugcsr probe FILE",
+		Description: "Frames are decoded with FFmpeg, upscaled by the chosen model and re-encoded; audio, subtitle\n" +
+			"and data streams are copied packet for packet, timestamps and metadata are kept. The output is\n" +
+			"written to a temporary file and renamed into place when complete. Ctrl-C once finishes a\n" +
+			"playable partial output; twice aborts.",
+		HideHelpCommand:        true,
+		UseShortOptionHandling: false,
+		Flags:                  up.flags(),
+		Before:                 func(c *cli.Context) error { return up.finalize(c) },
+		Action:                 func(c *cli.Context) error { return runUpscale(c, up, stop) },
+		Commands:               []*cli.Command{probeCommand()},
+		ExitErrHandler:         func(*cli.Context, error) {}, // main's exitCode reports errors
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return usageError{err.Error()}
+		},
+	}
+}

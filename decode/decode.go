@@ -1,0 +1,566 @@
+// Package decode reads video with FFmpeg (go-astiav) and hands out frames as planar float32 RGB
+// (package frame), converted once with swscale using the stream's own colour matrix and range.
+//
+// Any container and codec this FFmpeg reads works: mp4, mov, mkv, webm, y4m, nut, single images and
+// image sequences (name%03d.png), from a path or from standard input ("-"). Every frame keeps its own
+// presentation timestamp, so variable-frame-rate input stays variable. Rotation is kept as metadata
+// (the display matrix is passed to the muxer), never applied to pixels; sample aspect ratio is
+// reported for the encoder to keep. Packets of every other stream (audio, subtitles, data) are handed
+// to Options.OnPacket untouched, for copying.
+package decode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/asticode/go-astiav"
+
+	"github.com/ugcsr/ugcsr/frame"
+)
+
+// ErrNoVideo is returned by Open when the input has no video stream.
+var ErrNoVideo = errors.New("no video stream")
+
+// ErrTruncated is returned by Read when the input ends well before the frames its container indexes.
+var ErrTruncated = errors.New("input is truncated")
+
+// Options selects the input and the part of it to read.
+type Options struct {
+	// Input is a path, an FFmpeg URL, an image-sequence pattern, or "-" for standard input.
+	Input string
+	// Format forces the input format (ffmpeg's -f before -i) (optional).
+	Format string
+	// Start skips to this time before the first frame (ffmpeg's -ss) (optional). Timestamps of every
+	// stream are then shifted so the output starts at 0.
+	Start time.Duration
+	// Duration limits how much is read after Start (ffmpeg's -t) (optional). 0 means all.
+	Duration time.Duration
+	// MaxFrames limits the number of video frames (ffmpeg's -frames:v) (optional). 0 means all.
+	MaxFrames int64
+	// OnPacket receives each packet of the streams in Info.Passthrough, timestamps already shifted
+	// for Start, in their own stream's time base (optional). It must not keep pkt after returning.
+	OnPacket func(pkt *astiav.Packet) error
+	// Stop, when closed, ends reading as at end of input (optional): frames already read are kept.
+	Stop <-chan struct{}
+}
+
+// Info describes the video stream being decoded.
+type Info struct {
+	Width, Height     int
+	PixelFormat       astiav.PixelFormat
+	Codec             string
+	TimeBase          astiav.Rational
+	FrameRate         astiav.Rational // best guess, for progress and encoders that need one
+	SampleAspectRatio astiav.Rational
+	// DisplayMatrix is the stream's rotation metadata (nil if none); Rotation is its angle in degrees.
+	DisplayMatrix  []byte
+	Rotation       float64
+	ColorSpace     astiav.ColorSpace
+	ColorRange     astiav.ColorRange
+	ColorPrimaries astiav.ColorPrimaries
+	ColorTRC       astiav.ColorTransferCharacteristic
+	// Frames is the expected number of frames to decode, 0 when unknown.
+	Frames int64
+	// Duration is the expected duration of what will be read, 0 when unknown.
+	Duration time.Duration
+	// Input is the demuxer; Passthrough lists the non-video streams whose packets go to OnPacket.
+	Input       *astiav.FormatContext
+	VideoStream *astiav.Stream
+	Passthrough []*astiav.Stream
+}
+
+// Decoder reads frames from one input. It is not safe for concurrent use.
+type Decoder struct {
+	opts Options
+	info Info
+
+	fc          *astiav.FormatContext
+	cc          *astiav.CodecContext
+	pkt         *astiav.Packet
+	avf         *astiav.Frame
+	conv        toFloat
+	pool        *frame.Pool
+	interrupter astiav.IOInterrupter
+	stopWatch   func() bool
+
+	videoIndex  int
+	passthrough map[int]*astiav.Stream
+	startPTS    map[int]int64 // per stream: timestamp offset applied for Options.Start
+	endPTS      int64         // video stream time base; math.MaxInt64 when unlimited
+	colorspace  int
+	fullRange   bool
+	frames      int64
+	demuxEOF    bool
+	flushed     bool
+	videoDone   bool
+	stopped     bool
+	limited     bool
+}
+
+// Open opens the input, finds its best video stream and prepares its decoder. Blocking I/O is
+// interrupted when ctx ends.
+func Open(ctx context.Context, opts Options) (d *Decoder, err error) {
+	d = &Decoder{opts: opts, videoIndex: -1, passthrough: map[int]*astiav.Stream{}, startPTS: map[int]int64{}, endPTS: math.MaxInt64}
+	defer func() {
+		if err != nil {
+			d.Close()
+			d = nil
+		}
+	}()
+	name := opts.Input
+	if name == "" {
+		return nil, errors.New("decode: no input given")
+	}
+	if name == "-" {
+		name = "pipe:0"
+	}
+	if d.fc = astiav.AllocFormatContext(); d.fc == nil {
+		return nil, errors.New("decode: cannot allocate format context")
+	}
+	d.interrupter = d.fc.SetInterruptCallback()
+	d.stopWatch = context.AfterFunc(ctx, d.interrupter.Interrupt)
+
+	var inFmt *astiav.InputFormat
+	if opts.Format != "" {
+		if inFmt = astiav.FindInputFormat(opts.Format); inFmt == nil {
+			return nil, fmt.Errorf("decode: unknown input format %q", opts.Format)
+		}
+	}
+	if err := d.fc.OpenInput(name, inFmt, nil); err != nil {
+		d.fc.Free()
+		d.fc = nil
+		return nil, fmt.Errorf("decode: open %q: %w", opts.Input, err)
+	}
+	if err := d.fc.FindStreamInfo(nil); err != nil {
+		return nil, fmt.Errorf("decode: read stream info of %q: %w", opts.Input, err)
+	}
+	var vs *astiav.Stream
+	for _, s := range d.fc.Streams() {
+		cp := s.CodecParameters()
+		switch cp.MediaType() {
+		case astiav.MediaTypeVideo:
+			if isAttachedPicture(s) {
+				continue
+			}
+			if vs == nil || (cp.Width()*cp.Height() > vs.CodecParameters().Width()*vs.CodecParameters().Height()) {
+				vs = s
+			}
+		}
+	}
+	if vs == nil {
+		return nil, fmt.Errorf("decode: %q: %w", opts.Input, ErrNoVideo)
+	}
+	d.videoIndex = vs.Index()
+	for _, s := range d.fc.Streams() {
+		switch s.CodecParameters().MediaType() {
+		case astiav.MediaTypeAudio, astiav.MediaTypeSubtitle, astiav.MediaTypeData:
+			d.passthrough[s.Index()] = s
+			d.info.Passthrough = append(d.info.Passthrough, s)
+		}
+	}
+
+	cp := vs.CodecParameters()
+	codec := astiav.FindDecoder(cp.CodecID())
+	if codec == nil {
+		return nil, fmt.Errorf("decode: %q: no decoder for codec %s", opts.Input, cp.CodecID())
+	}
+	if d.cc = astiav.AllocCodecContext(codec); d.cc == nil {
+		return nil, errors.New("decode: cannot allocate codec context")
+	}
+	if err := cp.ToCodecContext(d.cc); err != nil {
+		return nil, fmt.Errorf("decode: codec parameters: %w", err)
+	}
+	d.cc.SetTimeBase(vs.TimeBase())
+	d.cc.SetThreadCount(0)
+	d.cc.SetThreadType(astiav.ThreadTypeFrame | astiav.ThreadTypeSlice)
+	if err := d.cc.Open(codec, nil); err != nil {
+		return nil, fmt.Errorf("decode: open %s decoder: %w", codec.Name(), err)
+	}
+	if cp.Width() <= 0 || cp.Height() <= 0 {
+		return nil, fmt.Errorf("decode: %q: video stream has no size", opts.Input)
+	}
+	d.pkt = astiav.AllocPacket()
+	d.avf = astiav.AllocFrame()
+
+	d.info.Width, d.info.Height = cp.Width(), cp.Height()
+	d.info.PixelFormat = cp.PixelFormat()
+	d.info.Codec = codec.Name()
+	d.info.TimeBase = vs.TimeBase()
+	d.info.FrameRate = d.fc.GuessFrameRate(vs, nil)
+	d.info.SampleAspectRatio = d.fc.GuessSampleAspectRatio(vs, nil)
+	d.info.ColorSpace, d.info.ColorRange = cp.ColorSpace(), cp.ColorRange()
+	d.info.ColorPrimaries, d.info.ColorTRC = cp.ColorPrimaries(), cp.ColorTransferCharacteristic()
+	if dm := vs.SideData(astiav.PacketSideDataTypeDisplaymatrix); len(dm) == 36 {
+		d.info.DisplayMatrix = append([]byte(nil), dm...)
+		if m, err := astiav.NewDisplayMatrixFromBytes(dm); err == nil {
+			d.info.Rotation = m.Rotation()
+		}
+	}
+	d.info.Input, d.info.VideoStream = d.fc, vs
+	d.colorspace, d.fullRange = swsColorspace(d.info), isFullRange(d.info)
+	d.pool = frame.NewPool(d.info.Width, d.info.Height)
+
+	if err := d.applyLimits(vs); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// applyLimits seeks for Start and works out the end timestamp and the expected frame count.
+func (d *Decoder) applyLimits(vs *astiav.Stream) error {
+	o := d.opts
+	d.limited = o.Start > 0 || o.Duration > 0 || o.MaxFrames > 0
+	tb := vs.TimeBase()
+	if o.Start > 0 {
+		ts := int64(o.Start / time.Microsecond) // AV_TIME_BASE is microseconds
+		if err := d.fc.SeekFrame(-1, ts, astiav.NewSeekFlags(astiav.SeekFlagBackward)); err != nil {
+			return fmt.Errorf("decode: seek to %v: %w", o.Start, err)
+		}
+		for _, s := range d.fc.Streams() {
+			d.startPTS[s.Index()] = durationToTS(o.Start, s.TimeBase())
+		}
+	}
+	if o.Duration > 0 {
+		d.endPTS = d.startPTS[d.videoIndex] + durationToTS(o.Duration, tb)
+	}
+	total := time.Duration(0)
+	if fd := d.fc.Duration(); fd > 0 {
+		total = time.Duration(fd) * time.Microsecond
+	} else if sd := vs.Duration(); sd > 0 {
+		total = tsToDuration(sd, tb)
+	}
+	dur := total - o.Start
+	if o.Duration > 0 && (dur <= 0 || o.Duration < dur) {
+		dur = o.Duration
+	}
+	if dur < 0 {
+		dur = 0
+	}
+	d.info.Duration = dur
+	fr := d.info.FrameRate
+	switch {
+	case !d.limited && vs.NbFrames() > 0:
+		d.info.Frames = vs.NbFrames()
+	case dur > 0 && fr.Num() > 0 && fr.Den() > 0:
+		d.info.Frames = int64(math.Round(dur.Seconds() * float64(fr.Num()) / float64(fr.Den())))
+	}
+	if o.MaxFrames > 0 && (d.info.Frames == 0 || o.MaxFrames < d.info.Frames) {
+		d.info.Frames = o.MaxFrames
+	}
+	return nil
+}
+
+// Info describes the video stream.
+func (d *Decoder) Info() Info { return d.info }
+
+// FramesRead is the number of frames Read has returned.
+func (d *Decoder) FramesRead() int64 { return d.frames }
+
+// Stopped reports whether reading ended because Options.Stop was closed.
+func (d *Decoder) Stopped() bool { return d.stopped }
+
+// Read returns the next frame in presentation order, or io.EOF at the end. The frame comes from a
+// pool: pass it on or Release it.
+func (d *Decoder) Read(ctx context.Context) (*frame.Frame, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if d.videoDone {
+			// Forward the remaining passthrough packets up to the end of the video, then stop.
+			if err := d.drainPassthrough(); err != nil {
+				return nil, err
+			}
+			return nil, io.EOF
+		}
+		if d.stopRequested() {
+			d.stopped, d.videoDone = true, true
+			return nil, io.EOF
+		}
+		f, err := d.receive()
+		if err != nil {
+			return nil, err
+		}
+		if f != nil {
+			return f, nil
+		}
+		if d.flushed {
+			d.videoDone = true
+			if err := d.checkTruncated(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := d.feed(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (d *Decoder) stopRequested() bool {
+	if d.opts.Stop == nil {
+		return false
+	}
+	select {
+	case <-d.opts.Stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// receive pulls one decoded frame, or returns nil when the decoder needs more input.
+func (d *Decoder) receive() (*frame.Frame, error) {
+	for {
+		if err := d.cc.ReceiveFrame(d.avf); err != nil {
+			if errors.Is(err, astiav.ErrEagain) {
+				return nil, nil
+			}
+			if errors.Is(err, astiav.ErrEof) {
+				d.flushed = true
+				return nil, nil
+			}
+			return nil, fmt.Errorf("decode: %s: %w", d.info.Codec, err)
+		}
+		f, keep, err := d.convert()
+		d.avf.Unref()
+		if err != nil || keep {
+			return f, err
+		}
+	}
+}
+
+// convert turns the current AVFrame into a frame, or reports keep=false for frames outside the
+// requested range.
+func (d *Decoder) convert() (f *frame.Frame, keep bool, err error) {
+	pts := bestEffortTimestamp(d.avf)
+	if pts == astiav.NoPtsValue {
+		pts = d.frames // raw streams without timestamps: count frames
+	}
+	vi := d.videoIndex
+	if pts < d.startPTS[vi] && d.opts.Start > 0 {
+		return nil, false, nil
+	}
+	if pts >= d.endPTS || (d.opts.MaxFrames > 0 && d.frames >= d.opts.MaxFrames) {
+		d.videoDone = true
+		return nil, false, nil
+	}
+	f = d.pool.Get()
+	if err := d.conv.convert(f, d.avf, d.colorspace, d.fullRange); err != nil {
+		f.Release()
+		return nil, false, err
+	}
+	f.PTS = pts - d.startPTS[vi]
+	f.Duration = frameDuration(d.avf)
+	f.Index = d.frames
+	d.frames++
+	if d.opts.MaxFrames > 0 && d.frames >= d.opts.MaxFrames {
+		d.endPTS = pts + max(f.Duration, 1)
+		d.videoDone = true
+	}
+	return f, true, nil
+}
+
+// feed reads one packet: video goes to the decoder, other streams to OnPacket.
+func (d *Decoder) feed() error {
+	if d.demuxEOF {
+		return nil
+	}
+	pkt := d.pkt
+	if err := d.fc.ReadFrame(pkt); err != nil {
+		if errors.Is(err, astiav.ErrEof) {
+			d.demuxEOF = true
+			if err := d.cc.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
+				return fmt.Errorf("decode: flush decoder: %w", err)
+			}
+			return nil
+		}
+		if errors.Is(err, astiav.ErrExit) {
+			return context.Canceled
+		}
+		return fmt.Errorf("decode: read %q: %w", d.opts.Input, err)
+	}
+	defer pkt.Unref()
+	if pkt.StreamIndex() == d.videoIndex {
+		if err := d.cc.SendPacket(pkt); err != nil && !errors.Is(err, astiav.ErrEagain) {
+			if errors.Is(err, astiav.ErrInvaliddata) {
+				return nil // a damaged packet: the decoder conceals it, as ffmpeg does
+			}
+			return fmt.Errorf("decode: %s packet: %w", d.info.Codec, err)
+		}
+		return nil
+	}
+	return d.forward(pkt)
+}
+
+// forward hands a passthrough packet to OnPacket after the Start shift; packets outside the range
+// are dropped.
+func (d *Decoder) forward(pkt *astiav.Packet) error {
+	s, ok := d.passthrough[pkt.StreamIndex()]
+	if !ok || d.opts.OnPacket == nil {
+		return nil
+	}
+	off := d.startPTS[s.Index()]
+	if d.limited {
+		t := pkt.Pts()
+		if t == astiav.NoPtsValue {
+			t = pkt.Dts()
+		}
+		if t != astiav.NoPtsValue {
+			if t+pkt.Duration() <= off && d.opts.Start > 0 {
+				return nil
+			}
+			if d.endPTS != math.MaxInt64 {
+				end := astiav.RescaleQ(d.endPTS, d.info.TimeBase, s.TimeBase())
+				if t >= end {
+					return nil
+				}
+			}
+		}
+	}
+	if off != 0 {
+		if pkt.Pts() != astiav.NoPtsValue {
+			pkt.SetPts(pkt.Pts() - off)
+		}
+		if pkt.Dts() != astiav.NoPtsValue {
+			pkt.SetDts(pkt.Dts() - off)
+		}
+	}
+	return d.opts.OnPacket(pkt)
+}
+
+// drainPassthrough forwards packets after the last video frame until they pass the video's end.
+func (d *Decoder) drainPassthrough() error {
+	if d.demuxEOF || d.stopped || d.opts.OnPacket == nil {
+		return nil
+	}
+	if !d.limited {
+		// Whole input: copy every remaining packet.
+		for {
+			if err := d.fc.ReadFrame(d.pkt); err != nil {
+				if errors.Is(err, astiav.ErrEof) {
+					d.demuxEOF = true
+					return nil
+				}
+				return fmt.Errorf("decode: read %q: %w", d.opts.Input, err)
+			}
+			err := d.forward(d.pkt)
+			d.pkt.Unref()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	for {
+		if err := d.fc.ReadFrame(d.pkt); err != nil {
+			d.demuxEOF = true
+			return nil
+		}
+		past := false
+		if s, ok := d.passthrough[d.pkt.StreamIndex()]; ok && d.pkt.Dts() != astiav.NoPtsValue {
+			end := astiav.RescaleQ(d.endPTS, d.info.TimeBase, s.TimeBase())
+			past = d.pkt.Dts() > end+durationToTS(time.Second, s.TimeBase())
+		}
+		err := d.forward(d.pkt)
+		d.pkt.Unref()
+		if err != nil {
+			return err
+		}
+		if past {
+			d.demuxEOF = true
+			return nil
+		}
+	}
+}
+
+// checkTruncated compares the frames decoded with the count the container indexes. FFmpeg's mp4
+// demuxer reports a file cut short as a normal end, so this is where a half file becomes an error.
+func (d *Decoder) checkTruncated() error {
+	if d.limited || d.stopped {
+		return nil
+	}
+	want := d.info.VideoStream.NbFrames()
+	if want <= 0 {
+		return nil
+	}
+	if slack := max(2, want/50); d.frames+slack < want {
+		return fmt.Errorf("decode: %q: %w: decoded %d of the %d video frames its index lists", d.opts.Input, ErrTruncated, d.frames, want)
+	}
+	return nil
+}
+
+// Close frees everything. It is nil-safe and idempotent.
+func (d *Decoder) Close() {
+	if d == nil {
+		return
+	}
+	if d.stopWatch != nil {
+		d.stopWatch()
+		d.stopWatch = nil
+	}
+	d.conv.free()
+	if d.avf != nil {
+		d.avf.Free()
+		d.avf = nil
+	}
+	if d.pkt != nil {
+		d.pkt.Free()
+		d.pkt = nil
+	}
+	if d.cc != nil {
+		d.cc.Free()
+		d.cc = nil
+	}
+	if d.fc != nil {
+		d.fc.CloseInput()
+		d.fc.Free()
+		d.fc = nil
+	}
+}
+
+func durationToTS(d time.Duration, tb astiav.Rational) int64 {
+	return astiav.RescaleQ(int64(d/time.Microsecond), astiav.NewRational(1, 1000000), tb)
+}
+
+func tsToDuration(ts int64, tb astiav.Rational) time.Duration {
+	return time.Duration(astiav.RescaleQ(ts, tb, astiav.NewRational(1, 1000000))) * time.Microsecond
+}
+
+// swsColorspace picks swscale's YUV matrix: the stream's own, else BT.709 for HD and BT.601 below.
+func swsColorspace(i Info) int {
+	switch i.ColorSpace {
+	case astiav.ColorSpaceBt709:
+		return 1
+	case astiav.ColorSpaceFcc:
+		return 4
+	case astiav.ColorSpaceBt470Bg, astiav.ColorSpaceSmpte170M:
+		return 5
+	case astiav.ColorSpaceSmpte240M:
+		return 7
+	case astiav.ColorSpaceBt2020Ncl, astiav.ColorSpaceBt2020Cl:
+		return 9
+	}
+	if i.Height >= 720 || i.Width >= 1280 {
+		return 1
+	}
+	return 5
+}
+
+func isFullRange(i Info) bool {
+	if i.ColorRange == astiav.ColorRangeJpeg {
+		return true
+	}
+	switch i.PixelFormat {
+	case astiav.PixelFormatYuvj420P, astiav.PixelFormatYuvj422P, astiav.PixelFormatYuvj444P, astiav.PixelFormatYuvj440P:
+		return true
+	}
+	return false
+}
+
+// SetOnPacket replaces Options.OnPacket; the pipeline opens the encoder after the decoder, since
+// the output size depends on the input's.
+func (d *Decoder) SetOnPacket(fn func(pkt *astiav.Packet) error) { d.opts.OnPacket = fn }

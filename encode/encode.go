@@ -1,0 +1,476 @@
+// Package encode writes upscaled frames with FFmpeg (go-astiav): it converts planar float RGB once
+// (swscale) to the encoder's pixel format, encodes, and muxes together with the input's audio,
+// subtitle and data packets, which are copied untouched.
+//
+// File outputs are written to a temporary file beside the target and renamed into place only by
+// Close(true), so a failed job never leaves a half-written file, and an existing file is replaced
+// only when Options.Overwrite is set.
+package encode
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/asticode/go-astiav"
+
+	"github.com/ugcsr/ugcsr/decode"
+	"github.com/ugcsr/ugcsr/frame"
+)
+
+// ErrExists is returned when the output exists and overwriting was not allowed.
+var ErrExists = errors.New("output exists (use -y to overwrite)")
+
+// Options selects the output and how video is encoded. Zero values pick defaults.
+type Options struct {
+	// Output is a path, or "-" for standard output (then Format is required).
+	Output string
+	// Format forces the container (ffmpeg's -f) (optional). It defaults to a guess from Output.
+	Format string
+	// Overwrite allows replacing an existing file (-y).
+	Overwrite bool
+	// Codec is the video encoder (-c:v) (optional). It defaults to libx264, libvpx-vp9 for webm,
+	// png for images and the container's own for y4m.
+	Codec string
+	// CRF is the constant rate factor (-crf) (optional). It defaults to 18 where the encoder takes one
+	// and no Bitrate is set; -1 leaves the encoder's default.
+	CRF int
+	// Preset is the speed preset (-preset) (optional). It defaults to medium for x264/x265.
+	Preset string
+	// PixFmt is the output pixel format (-pix_fmt) (optional). It defaults to yuv420p, or rgb24 for
+	// PNG.
+	PixFmt string
+	// Bitrate is the target video bit rate in bit/s (-b:v) (optional).
+	Bitrate int64
+	// Threads is the encoder's thread count (optional). It defaults to FFmpeg's automatic choice.
+	Threads int
+}
+
+// Encoder encodes frames of one size into one output.
+type Encoder struct {
+	opts  Options
+	final string // target path ("" for pipes)
+	temp  string // file actually written
+
+	ofc     *astiav.FormatContext
+	pb      *astiav.IOContext
+	cc      *astiav.CodecContext
+	vs      *astiav.Stream
+	avf     *astiav.Frame
+	pkt     *astiav.Packet
+	sws     *swsFromFloat
+	rgb     bool
+	w, h    int
+	streams map[int]*astiav.Stream // input passthrough index -> output stream
+	inTB    map[int]astiav.Rational
+
+	mu      sync.Mutex // serialises muxer writes: passthrough packets come from the decoder goroutine
+	frames  int64
+	closed  bool
+	started bool
+}
+
+// CheckOutput fails early, before any work, when the output cannot be written: it exists and
+// Overwrite is off, or its directory is missing or not writable.
+func CheckOutput(o Options) error {
+	if o.Output == "" {
+		return errors.New("encode: no output given")
+	}
+	if o.Output == "-" || strings.Contains(o.Output, "://") || strings.HasPrefix(o.Output, "pipe:") {
+		if o.Output == "-" && o.Format == "" {
+			return errors.New("encode: writing to standard output needs a format (-f nut, -f matroska, ...)")
+		}
+		return nil
+	}
+	if st, err := os.Stat(o.Output); err == nil {
+		if st.IsDir() {
+			return fmt.Errorf("encode: output %q is a directory", o.Output)
+		}
+		if !o.Overwrite {
+			return fmt.Errorf("encode: %q: %w", o.Output, ErrExists)
+		}
+	}
+	dir := filepath.Dir(o.Output)
+	f, err := os.CreateTemp(dir, ".ugcsr-check-*")
+	if err != nil {
+		return fmt.Errorf("encode: cannot write to %q: %w", dir, unwrapPathError(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Open prepares the output for frames of w x h, copying the passthrough streams described by in and
+// writing the header. Close must be called in every case.
+func Open(o Options, in decode.Info, w, h int) (e *Encoder, err error) {
+	if err := CheckOutput(o); err != nil {
+		return nil, err
+	}
+	e = &Encoder{opts: o, w: w, h: h, streams: map[int]*astiav.Stream{}, inTB: map[int]astiav.Rational{}}
+	defer func() {
+		if err != nil {
+			e.Close(false)
+			e = nil
+		}
+	}()
+	url := o.Output
+	if url == "-" {
+		url = "pipe:1"
+	} else if isPlainPath(url) && !strings.Contains(url, "%") {
+		e.final = url
+		e.temp = filepath.Join(filepath.Dir(url), fmt.Sprintf(".%s.ugcsr-%d.part", filepath.Base(url), os.Getpid()))
+	}
+	of, err := guessFormat(o.Format, o.Output)
+	if err != nil {
+		return nil, err
+	}
+	target := url
+	if e.temp != "" {
+		target = e.temp
+	}
+	if e.ofc, err = astiav.AllocOutputFormatContext(of, "", target); err != nil || e.ofc == nil {
+		return nil, fmt.Errorf("encode: cannot open a %s muxer for %q", of.Name(), o.Output)
+	}
+	if err := e.openVideo(of, in); err != nil {
+		return nil, err
+	}
+	e.addPassthrough(of, in)
+	copyFormatMeta(e.ofc, in.Input)
+	deleteFormatMeta(e.ofc, "encoder")
+
+	if formatFlags(of)&astiav.IOFormatFlags(astiav.IOFormatFlagNofile) == 0 {
+		if e.pb, err = astiav.OpenIOContext(target, astiav.NewIOContextFlags(astiav.IOContextFlagWrite)); err != nil {
+			return nil, fmt.Errorf("encode: open %q: %w", o.Output, err)
+		}
+		e.ofc.SetPb(e.pb)
+	}
+	hdr := astiav.NewDictionary()
+	defer hdr.Free()
+	switch of.Name() {
+	case "mp4", "mov", "ipod", "ismv":
+		if e.final != "" {
+			hdr.Set("movflags", "+faststart", 0)
+		} else {
+			hdr.Set("movflags", "+frag_keyframe+empty_moov+default_base_moof", 0)
+		}
+	case "image2":
+		if !strings.Contains(o.Output, "%") {
+			hdr.Set("update", "1", 0)
+		}
+	}
+	if err := e.ofc.WriteHeader(hdr); err != nil {
+		return nil, fmt.Errorf("encode: write %s header: %w", of.Name(), err)
+	}
+	e.started = true
+	return e, nil
+}
+
+// guessFormat picks the muxer: the one named, else a guess from the output name.
+func guessFormat(name, output string) (*astiav.OutputFormat, error) {
+	if name != "" {
+		of := astiav.FindOutputFormat(name)
+		if of == nil {
+			return nil, fmt.Errorf("encode: unknown output format %q", name)
+		}
+		return of, nil
+	}
+	fc, err := astiav.AllocOutputFormatContext(nil, "", output)
+	if err != nil || fc == nil {
+		return nil, fmt.Errorf("encode: cannot tell the container of %q from its name (name one with -f)", output)
+	}
+	defer fc.Free()
+	return fc.OutputFormat(), nil
+}
+
+func isPlainPath(s string) bool {
+	i := strings.Index(s, ":")
+	return i < 0 || strings.ContainsAny(s[:i], "/.")
+}
+
+// pickCodec resolves -c:v against the container.
+func pickCodec(o Options, of *astiav.OutputFormat) (*astiav.Codec, error) {
+	name := o.Codec
+	if name == "" {
+		switch def := defaultVideoCodec(of); {
+		case of.Name() == "webm":
+			name = "libvpx-vp9"
+		case def == astiav.CodecIDPng || def == astiav.CodecIDMjpeg && of.Name() == "image2":
+			name = "png"
+		case def == astiav.CodecIDRawvideo || def == codecIDWrappedAVFrame:
+			if c := astiav.FindEncoder(def); c != nil {
+				return c, nil
+			}
+		default:
+			name = "libx264"
+		}
+	}
+	c := astiav.FindEncoderByName(name)
+	if c == nil {
+		return nil, fmt.Errorf("encode: this FFmpeg has no video encoder %q", name)
+	}
+	if c.ID() != astiav.CodecIDNone && !canMux(of, c.ID()) {
+		return nil, fmt.Errorf("encode: container %s cannot hold %s video", of.Name(), name)
+	}
+	return c, nil
+}
+
+func (e *Encoder) openVideo(of *astiav.OutputFormat, in decode.Info) error {
+	o := e.opts
+	codec, err := pickCodec(o, of)
+	if err != nil {
+		return err
+	}
+	pf, err := pickPixFmt(o.PixFmt, codec)
+	if err != nil {
+		return err
+	}
+	if e.cc = astiav.AllocCodecContext(codec); e.cc == nil {
+		return errors.New("encode: cannot allocate codec context")
+	}
+	cc := e.cc
+	cc.SetWidth(e.w)
+	cc.SetHeight(e.h)
+	cc.SetPixelFormat(pf)
+	cc.SetTimeBase(in.TimeBase)
+	if fr := in.FrameRate; fr.Num() > 0 && fr.Den() > 0 {
+		cc.SetFramerate(fr)
+	}
+	cc.SetSampleAspectRatio(scaledSAR(in, e.w, e.h))
+	if o.Bitrate > 0 {
+		cc.SetBitRate(o.Bitrate)
+	}
+	cc.SetThreadCount(o.Threads)
+	if formatFlags(of)&astiav.IOFormatFlags(astiav.IOFormatFlagGlobalheader) != 0 {
+		cc.SetFlags(cc.Flags().Add(astiav.CodecContextFlagGlobalHeader))
+	}
+	e.rgb = isRGB(pf)
+	opts := astiav.NewDictionary()
+	defer opts.Free()
+	if !e.rgb {
+		cs := outputColorspace(in)
+		opts.Set("colorspace", strconv.Itoa(int(cs.space)), 0)
+		opts.Set("color_primaries", strconv.Itoa(int(cs.primaries)), 0)
+		opts.Set("color_trc", strconv.Itoa(int(cs.trc)), 0)
+		opts.Set("color_range", "1", 0) // limited ("tv") range, as phones and players expect
+	}
+	name := codec.Name()
+	crf := o.CRF
+	takesCRF := name == "libx264" || name == "libx265" || name == "libvpx-vp9" || name == "libaom-av1" || name == "libsvtav1"
+	if crf == 0 && o.Bitrate == 0 && takesCRF {
+		crf = 18
+	}
+	if crf > 0 {
+		if !takesCRF {
+			return fmt.Errorf("encode: %s has no -crf", name)
+		}
+		opts.Set("crf", strconv.Itoa(crf), 0)
+		if name == "libvpx-vp9" && o.Bitrate == 0 {
+			opts.Set("b", "0", 0)
+		}
+	}
+	preset := o.Preset
+	if preset == "" && (name == "libx264" || name == "libx265") {
+		preset = "medium"
+	}
+	if preset != "" {
+		switch name {
+		case "libx264", "libx265", "libsvtav1":
+			opts.Set("preset", preset, 0)
+		default:
+			return fmt.Errorf("encode: %s has no -preset", name)
+		}
+	}
+	if name == "libx265" {
+		opts.Set("x265-params", "log-level=error", 0)
+	}
+	if err := cc.Open(codec, opts); err != nil {
+		return fmt.Errorf("encode: open %s (%s %dx%d): %w", name, pf, e.w, e.h, err)
+	}
+	if e.vs = e.ofc.NewStream(nil); e.vs == nil {
+		return errors.New("encode: cannot add video stream")
+	}
+	if err := e.vs.CodecParameters().FromCodecContext(cc); err != nil {
+		return fmt.Errorf("encode: video stream parameters: %w", err)
+	}
+	e.vs.SetTimeBase(cc.TimeBase())
+	e.vs.SetSampleAspectRatio(cc.SampleAspectRatio())
+	if fr := in.FrameRate; fr.Num() > 0 {
+		e.vs.SetAvgFrameRate(fr)
+	}
+	if in.VideoStream != nil {
+		copyStreamMeta(e.vs, in.VideoStream)
+		deleteStreamMeta(e.vs, "encoder")
+	}
+	if len(in.DisplayMatrix) == 36 {
+		if err := e.vs.AddSideData(astiav.PacketSideDataTypeDisplaymatrix, in.DisplayMatrix); err != nil {
+			return fmt.Errorf("encode: keep rotation: %w", err)
+		}
+	}
+	if e.avf = astiav.AllocFrame(); e.avf == nil {
+		return errors.New("encode: cannot allocate frame")
+	}
+	e.avf.SetWidth(e.w)
+	e.avf.SetHeight(e.h)
+	e.avf.SetPixelFormat(pf)
+	if err := e.avf.AllocBuffer(0); err != nil {
+		return fmt.Errorf("encode: frame buffer: %w", err)
+	}
+	e.pkt = astiav.AllocPacket()
+	if !e.rgb {
+		if e.sws, err = newSwsFromFloat(e.w, e.h, pf, outputColorspace(in).sws); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addPassthrough creates an output stream for every input stream the container can hold; streams
+// it cannot (an mp4 timecode track going to webm, say) are skipped.
+func (e *Encoder) addPassthrough(of *astiav.OutputFormat, in decode.Info) {
+	for _, is := range in.Passthrough {
+		cp := is.CodecParameters()
+		if !canMux(of, cp.CodecID()) {
+			continue
+		}
+		out := e.ofc.NewStream(nil)
+		if out == nil {
+			continue
+		}
+		if err := cp.Copy(out.CodecParameters()); err != nil {
+			continue
+		}
+		copyStreamMeta(out, is)
+		out.SetTimeBase(is.TimeBase())
+		e.streams[is.Index()] = out
+		e.inTB[is.Index()] = is.TimeBase()
+	}
+}
+
+// WritePacket muxes a passthrough packet from the input (decode.Options.OnPacket). Packets of
+// streams that were not kept are ignored. Safe for use beside Encode from another goroutine.
+func (e *Encoder) WritePacket(pkt *astiav.Packet) error {
+	out, ok := e.streams[pkt.StreamIndex()]
+	if !ok {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil
+	}
+	pkt.RescaleTs(e.inTB[pkt.StreamIndex()], out.TimeBase())
+	pkt.SetStreamIndex(out.Index())
+	pkt.SetPos(-1)
+	if err := e.ofc.WriteInterleavedFrame(pkt); err != nil {
+		return fmt.Errorf("encode: write packet: %w", err)
+	}
+	return nil
+}
+
+// Encode encodes one frame; its PTS (input stream time base) is kept.
+func (e *Encoder) Encode(f *frame.Frame) error {
+	if f.W != e.w || f.H != e.h {
+		return fmt.Errorf("encode: frame is %dx%d, encoder %dx%d", f.W, f.H, e.w, e.h)
+	}
+	if e.rgb {
+		if err := makeWritable(e.avf); err != nil {
+			return fmt.Errorf("encode: frame buffer: %w", err)
+		}
+		writeRGB(e.avf, f)
+	} else if err := e.sws.convert(e.avf, f); err != nil {
+		return err
+	}
+	e.avf.SetPts(f.PTS)
+	if err := e.cc.SendFrame(e.avf); err != nil {
+		return fmt.Errorf("encode: %s: %w", e.cc.String(), err)
+	}
+	e.frames++
+	return e.drain()
+}
+
+// drain writes every packet the encoder has ready.
+func (e *Encoder) drain() error {
+	for {
+		if err := e.cc.ReceivePacket(e.pkt); err != nil {
+			if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+				return nil
+			}
+			return fmt.Errorf("encode: receive packet: %w", err)
+		}
+		e.mu.Lock()
+		e.pkt.RescaleTs(e.cc.TimeBase(), e.vs.TimeBase())
+		e.pkt.SetStreamIndex(e.vs.Index())
+		err := e.ofc.WriteInterleavedFrame(e.pkt)
+		e.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("encode: write video packet: %w", err)
+		}
+	}
+}
+
+// Frames is the number of frames encoded so far.
+func (e *Encoder) Frames() int64 { return e.frames }
+
+// Close finishes the output. With commit it flushes the encoder, writes the trailer and renames
+// the temporary file into place; without, it discards the temporary file. It is nil-safe and
+// idempotent; the first error wins.
+func (e *Encoder) Close(commit bool) (err error) {
+	if e == nil || e.closed {
+		return nil
+	}
+	e.closed = true
+	if commit && e.started {
+		if err = e.cc.SendFrame(nil); err == nil || errors.Is(err, astiav.ErrEof) {
+			err = e.drain()
+		}
+		if err == nil {
+			if werr := e.ofc.WriteTrailer(); werr != nil {
+				err = fmt.Errorf("encode: write trailer: %w", werr)
+			}
+		}
+	}
+	if e.pb != nil {
+		if cerr := e.pb.Close(); cerr != nil && err == nil && commit {
+			err = fmt.Errorf("encode: close %q: %w", e.opts.Output, cerr)
+		}
+		e.pb = nil
+	}
+	if e.sws != nil {
+		e.sws.free()
+	}
+	if e.avf != nil {
+		e.avf.Free()
+	}
+	if e.pkt != nil {
+		e.pkt.Free()
+	}
+	if e.cc != nil {
+		e.cc.Free()
+	}
+	if e.ofc != nil {
+		e.ofc.Free()
+	}
+	if e.temp != "" {
+		if commit && err == nil {
+			if rerr := os.Rename(e.temp, e.final); rerr != nil {
+				err = fmt.Errorf("encode: move output into place: %w", rerr)
+			}
+		}
+		if !commit || err != nil {
+			os.Remove(e.temp)
+		}
+	}
+	return err
+}

@@ -1,0 +1,501 @@
+// Package pipeline runs a whole upscaling job: decode → N backend workers → reorder → encode, over
+// bounded channels, with the first error cancelling every stage.
+//
+// Memory is bounded by Config.MaxInFlight: a frame takes a slot when it is decoded and gives it back
+// once its upscaled version is encoded, so at most that many input and output frames exist at once,
+// however fast or slow each stage is. Frame buffers come from pools.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asticode/go-astiav"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ugcsr/ugcsr/decode"
+	"github.com/ugcsr/ugcsr/encode"
+	"github.com/ugcsr/ugcsr/frame"
+	"github.com/ugcsr/ugcsr/sr"
+	"github.com/ugcsr/ugcsr/sr/backends"
+)
+
+// Config describes one job. Input, Output and a model are required; everything else has a default.
+type Config struct {
+	Input  decode.Options
+	Output encode.Options
+
+	// Model names the backend (see backends.Open) (optional). It defaults to backends.Default.
+	Model string
+	// Backend, when set, is used instead of opening Model; Run does not close it.
+	Backend sr.Backend
+	// Backends configures the opened backend (optional).
+	Backends backends.Options
+
+	// Scale multiplies both sides (-s) (optional). It defaults to 2 when Size is unset.
+	Scale float64
+	// Size is an explicit output size (-vf scale=W:H) (optional); a -1 side keeps the aspect ratio.
+	Size image.Point
+
+	// Workers is the number of backend workers (optional). It defaults to 1 for ONNX models (they
+	// use every core themselves) and to the number of cores for the classical ones.
+	Workers int
+	// MaxInFlight caps the frames between decoder and encoder (optional). It defaults to
+	// 2*Workers*batch + 2.
+	MaxInFlight int
+
+	// Analyzer marks scene cuts and duplicate frames before frames reach the workers (optional).
+	Analyzer Analyzer
+
+	// Progress is called about every ProgressInterval and once at the end (optional). It must not
+	// block.
+	Progress         func(Stats)
+	ProgressInterval time.Duration
+
+	// Logf receives one-line notices (optional).
+	Logf func(format string, args ...any)
+}
+
+// Analyzer looks at every decoded frame in order, before upscaling, and may set frame.Scene and
+// frame.Dup. It runs on the decoder goroutine.
+type Analyzer interface {
+	Analyze(f *frame.Frame)
+}
+
+// Stats is a progress snapshot.
+type Stats struct {
+	Frames   int64         // frames written
+	Total    int64         // expected frames, 0 when unknown
+	Elapsed  time.Duration // since decoding started
+	OutTime  time.Duration // media time written
+	Duration time.Duration // expected media duration, 0 when unknown
+	FPS      float64
+	Speed    float64 // media time per wall time
+	ETA      time.Duration
+	Done     bool
+	// Counters holds backend and pipeline counters (dup_frames, ...) in a stable order.
+	Counters []Counter
+}
+
+// Counter is one named count shown in -progress output.
+type Counter struct {
+	Key   string
+	Value int64
+}
+
+// Result summarises a finished job.
+type Result struct {
+	Input       decode.Info
+	InSize      image.Point
+	OutSize     image.Point
+	Model       string
+	Frames      int64
+	Interrupted bool // Stop was closed: the output holds the frames up to that point
+	Stats       Stats
+}
+
+// ErrNoFrames is returned when the input yields no video frame at all.
+var ErrNoFrames = errors.New("no video frames decoded")
+
+// item travels from the decoder through a worker to the reorder stage.
+type item struct {
+	src *frame.Frame
+	dst *frame.Frame // nil for duplicates, which reuse the previous output
+}
+
+// Run executes the job. It returns when the output is complete (renamed into place) or, on error,
+// when every goroutine has stopped and the partial output is removed. Closing cfg.Input.Stop ends
+// the job early with a complete, playable output of the frames read so far (Result.Interrupted).
+func Run(ctx context.Context, cfg Config) (res Result, err error) {
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	if err := encode.CheckOutput(cfg.Output); err != nil {
+		return res, err
+	}
+	dec, err := decode.Open(ctx, cfg.Input)
+	if err != nil {
+		return res, err
+	}
+	defer dec.Close()
+	info := dec.Info()
+	res.Input = info
+	in := image.Pt(info.Width, info.Height)
+	out, err := OutputSize(in, cfg.Scale, cfg.Size)
+	if err != nil {
+		return res, err
+	}
+	res.InSize, res.OutSize = in, out
+
+	backend := cfg.Backend
+	if backend == nil {
+		model := cfg.Model
+		if model == "" {
+			model = backends.Default
+		}
+		bo := cfg.Backends
+		if bo.Logf == nil {
+			bo.Logf = cfg.Logf
+		}
+		if backend, err = backends.Open(model, bo); err != nil {
+			return res, err
+		}
+		defer backend.Close()
+	}
+	res.Model = backend.Name()
+	workers := cfg.Workers
+	if workers <= 0 {
+		workers = 1
+		if isClassical(backend.Name()) {
+			workers = runtime.NumCPU()
+		}
+	}
+	spec := sr.Spec{In: in, Out: out}
+	ups := make([]sr.Upscaler, 0, workers)
+	defer func() {
+		for _, u := range ups {
+			u.Close()
+		}
+	}()
+	batch := 1
+	for i := 0; i < workers; i++ {
+		u, err := backend.NewUpscaler(spec)
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", backend.Name(), err)
+		}
+		ups = append(ups, u)
+		batch = max(batch, u.BatchSize())
+	}
+	inflight := cfg.MaxInFlight
+	if inflight <= 0 {
+		inflight = 2*workers*batch + 2
+	}
+
+	enc, err := encode.Open(cfg.Output, info, out.X, out.Y)
+	if err != nil {
+		return res, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			enc.Close(false)
+		}
+	}()
+	// The decoder was opened before the encoder existed; hand it the packet sink now.
+	dec.SetOnPacket(enc.WritePacket)
+
+	r := &runner{cfg: cfg, dec: dec, enc: enc, backend: backend, ups: ups, batch: batch,
+		slots: make(chan struct{}, inflight), outPool: frame.NewPool(out.X, out.Y), info: info}
+	stats, err := r.run(ctx)
+	res.Stats = stats
+	res.Frames = stats.Frames
+	if err != nil {
+		return res, err
+	}
+	if stats.Frames == 0 {
+		return res, fmt.Errorf("decode: %q: %w", cfg.Input.Input, ErrNoFrames)
+	}
+	committed = true
+	if err := enc.Close(true); err != nil {
+		return res, err
+	}
+	res.Interrupted = dec.Stopped()
+	return res, nil
+}
+
+func isClassical(name string) bool { return name == "lanczos" || name == "bicubic" }
+
+// OutputSize resolves -s / -vf scale=W:H against the input size. Sides are rounded to even numbers,
+// which 4:2:0 video needs.
+func OutputSize(in image.Point, scale float64, size image.Point) (image.Point, error) {
+	even := func(v float64) int {
+		n := int(v + 0.5)
+		if n%2 == 1 {
+			n++
+		}
+		return max(n, 2)
+	}
+	switch {
+	case size.X > 0 || size.Y > 0:
+		if scale != 0 {
+			return image.Point{}, errors.New("give either -s or -vf scale=W:H, not both")
+		}
+		w, h := float64(size.X), float64(size.Y)
+		switch {
+		case size.X <= 0 && size.Y <= 0:
+			return image.Point{}, errors.New("scale: at least one side must be positive")
+		case size.X <= 0:
+			w = h * float64(in.X) / float64(in.Y)
+		case size.Y <= 0:
+			h = w * float64(in.Y) / float64(in.X)
+		}
+		return image.Pt(even(w), even(h)), nil
+	case scale == 0:
+		scale = 2
+	}
+	if scale < 0.25 || scale > 8 {
+		return image.Point{}, fmt.Errorf("scale %g is out of range (0.25 to 8)", scale)
+	}
+	return image.Pt(even(float64(in.X)*scale), even(float64(in.Y)*scale)), nil
+}
+
+type runner struct {
+	cfg     Config
+	dec     *decode.Decoder
+	enc     *encode.Encoder
+	backend sr.Backend
+	ups     []sr.Upscaler
+	batch   int
+	slots   chan struct{} // one token per frame in flight
+	outPool *frame.Pool
+	info    decode.Info
+
+	written atomic.Int64
+	outTime atomic.Int64 // microseconds
+	dups    atomic.Int64
+	start   time.Time
+}
+
+func (r *runner) run(ctx context.Context) (Stats, error) {
+	g, ctx := errgroup.WithContext(ctx)
+	jobs := make(chan item, r.batch*len(r.ups))
+	results := make(chan item, cap(r.slots))
+	var workersDone sync.WaitGroup
+	r.start = time.Now()
+
+	// Progress reporter: stops with the job.
+	progressDone := make(chan struct{})
+	var progressWG sync.WaitGroup
+	if r.cfg.Progress != nil {
+		progressWG.Add(1)
+		go func() {
+			defer progressWG.Done()
+			iv := r.cfg.ProgressInterval
+			if iv <= 0 {
+				iv = 500 * time.Millisecond
+			}
+			t := time.NewTicker(iv)
+			defer t.Stop()
+			for {
+				select {
+				case <-progressDone:
+					return
+				case <-t.C:
+					r.cfg.Progress(r.stats(false))
+				}
+			}
+		}()
+	}
+
+	g.Go(func() error { // decoder
+		defer close(jobs)
+		for {
+			select {
+			case r.slots <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			f, err := r.dec.Read(ctx)
+			if err != nil {
+				<-r.slots
+				if errors.Is(err, io.EOF) {
+					return nil
+				}
+				return err
+			}
+			if r.cfg.Analyzer != nil {
+				r.cfg.Analyzer.Analyze(f)
+			}
+			ch := jobs
+			if f.Dup && f.Index > 0 {
+				ch = results // nothing to compute: the encoder repeats the previous output
+			}
+			select {
+			case ch <- item{src: f}:
+			case <-ctx.Done():
+				f.Release()
+				return ctx.Err()
+			}
+		}
+	})
+
+	workersDone.Add(len(r.ups))
+	for _, u := range r.ups {
+		g.Go(func() error {
+			defer workersDone.Done()
+			return r.work(ctx, u, jobs, results)
+		})
+	}
+	go func() { // results closes once no worker or decoder can send
+		workersDone.Wait()
+		close(results)
+	}()
+
+	g.Go(func() error { return r.reorder(ctx, results) })
+
+	err := g.Wait()
+	close(progressDone)
+	progressWG.Wait()
+	// Drain whatever is left so pooled frames are not stranded (only on error paths).
+	for it := range results {
+		it.src.Release()
+		it.dst.Release()
+	}
+	st := r.stats(true)
+	if r.cfg.Progress != nil && err == nil {
+		r.cfg.Progress(st)
+	}
+	return st, err
+}
+
+// work upscales batches of frames.
+func (r *runner) work(ctx context.Context, u sr.Upscaler, jobs <-chan item, results chan<- item) error {
+	src := make([]*frame.Frame, 0, r.batch)
+	dst := make([]*frame.Frame, 0, r.batch)
+	pending := make([]item, 0, r.batch)
+	for first := range jobs {
+		pending = append(pending[:0], first)
+	fill:
+		for len(pending) < r.batch {
+			select {
+			case it, ok := <-jobs:
+				if !ok {
+					break fill
+				}
+				pending = append(pending, it)
+			default:
+				break fill
+			}
+		}
+		src, dst = src[:0], dst[:0]
+		for i := range pending {
+			pending[i].dst = r.outPool.Get()
+			pending[i].dst.CopyMeta(pending[i].src)
+			src = append(src, pending[i].src)
+			dst = append(dst, pending[i].dst)
+		}
+		if err := u.Upscale(ctx, dst, src); err != nil {
+			for _, it := range pending {
+				it.src.Release()
+				it.dst.Release()
+			}
+			releaseRest(jobs)
+			return fmt.Errorf("%s: frame %d: %w", r.backend.Name(), pending[0].src.Index, err)
+		}
+		for _, it := range pending {
+			select {
+			case results <- it:
+			case <-ctx.Done():
+				it.src.Release()
+				it.dst.Release()
+				releaseRest(jobs)
+				return ctx.Err()
+			}
+		}
+	}
+	return nil
+}
+
+// releaseRest empties jobs after a failure so the decoder is never blocked on a send.
+func releaseRest(jobs <-chan item) {
+	go func() {
+		for it := range jobs {
+			it.src.Release()
+		}
+	}()
+}
+
+// reorder puts frames back in presentation order and encodes them.
+func (r *runner) reorder(ctx context.Context, results <-chan item) error {
+	waiting := map[int64]item{}
+	next := int64(0)
+	var last *frame.Frame // previous output, repeated for duplicates
+	defer func() {
+		last.Release()
+		for _, it := range waiting {
+			it.src.Release()
+			it.dst.Release()
+		}
+	}()
+	for it := range results {
+		waiting[it.src.Index] = it
+		for {
+			cur, ok := waiting[next]
+			if !ok {
+				break
+			}
+			delete(waiting, next)
+			if err := r.emit(cur, &last); err != nil {
+				return err
+			}
+			next++
+			<-r.slots
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if len(waiting) > 0 && ctx.Err() == nil {
+		return fmt.Errorf("pipeline: %d frames never came back from the workers", len(waiting))
+	}
+	return nil
+}
+
+func (r *runner) emit(it item, last **frame.Frame) error {
+	out := it.dst
+	if out == nil { // duplicate: re-encode the previous output with this frame's timestamp
+		if *last == nil {
+			return fmt.Errorf("pipeline: frame %d marked duplicate before any output", it.src.Index)
+		}
+		out = *last
+		pts, dur := out.PTS, out.Duration
+		out.PTS, out.Duration = it.src.PTS, it.src.Duration
+		err := r.enc.Encode(out)
+		out.PTS, out.Duration = pts, dur
+		if err != nil {
+			return err
+		}
+		r.dups.Add(1)
+	} else {
+		if err := r.enc.Encode(out); err != nil {
+			return err
+		}
+		(*last).Release()
+		*last = out
+	}
+	r.written.Add(1)
+	t := astiav.RescaleQ(it.src.PTS+it.src.Duration, r.info.TimeBase, astiav.NewRational(1, 1000000))
+	r.outTime.Store(t)
+	it.src.Release()
+	return nil
+}
+
+func (r *runner) stats(done bool) Stats {
+	s := Stats{
+		Frames:   r.written.Load(),
+		Total:    r.info.Frames,
+		Elapsed:  time.Since(r.start),
+		OutTime:  time.Duration(r.outTime.Load()) * time.Microsecond,
+		Duration: r.info.Duration,
+		Done:     done,
+	}
+	if sec := s.Elapsed.Seconds(); sec > 0 {
+		s.FPS = float64(s.Frames) / sec
+		s.Speed = s.OutTime.Seconds() / sec
+	}
+	if s.FPS > 0 && s.Total > s.Frames {
+		s.ETA = time.Duration(float64(s.Total-s.Frames) / s.FPS * float64(time.Second))
+	}
+	s.Counters = append(s.Counters, Counter{"dup_frames", r.dups.Load()})
+	if c, ok := r.backend.(sr.Counter); ok {
+		c.Counters(func(k string, v int64) { s.Counters = append(s.Counters, Counter{k, v}) })
+	}
+	return s
+}
