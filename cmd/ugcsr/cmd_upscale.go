@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asticode/go-astiav"
 	"github.com/urfave/cli/v2"
 
 	"github.com/ugcsr/ugcsr/pipeline"
@@ -36,8 +35,9 @@ type upscaleOptions struct {
 	device, ortLib string
 	tile, threads  int
 
-	cfg pipeline.Config
-	log *logger
+	cfg   pipeline.Config
+	log   *logger
+	ffLog ffmpegLog
 }
 
 func (o *upscaleOptions) flags() []cli.Flag {
@@ -80,7 +80,7 @@ func (o *upscaleOptions) finalize(c *cli.Context) error {
 		return usageError{err.Error()}
 	}
 	o.log = newLogger(os.Stderr, lvl)
-	astiav.SetLogLevel(ffmpegLogLevel(lvl))
+	o.ffLog.install(o.log, ffmpegLogLevel(lvl))
 	if c.NArg() == 0 && o.input == "" {
 		return nil // plain "ugcsr": the action shows help
 	}
@@ -167,7 +167,7 @@ func runUpscale(c *cli.Context, o *upscaleOptions, stop <-chan struct{}) error {
 	res, err := pipeline.Run(c.Context, cfg)
 	line.finish()
 	if err != nil {
-		return err
+		return o.ffLog.annotate(err)
 	}
 	where := cfg.Output.Output
 	if where == "-" {

@@ -37,7 +37,9 @@ func parseLogLevel(s string) (logLevel, error) {
 	return 0, fmt.Errorf("-loglevel: unknown level %q (quiet, error, warning, info, verbose, debug)", s)
 }
 
-// ffmpegLogLevel keeps FFmpeg's own chatter (x264's banner, ...) one level below ours.
+// ffmpegLogLevel is the level from which FFmpeg's own lines are printed. Up to info only fatal ones
+// are: FFmpeg's error lines reach the user inside ugcsr's one-line error instead (ffmpegLog), and
+// its warnings and banners (x264's, ...) show from verbose on.
 func ffmpegLogLevel(l logLevel) astiav.LogLevel {
 	switch l {
 	case levelQuiet:
@@ -47,7 +49,7 @@ func ffmpegLogLevel(l logLevel) astiav.LogLevel {
 	case levelDebug:
 		return astiav.LogLevelVerbose
 	}
-	return astiav.LogLevelError
+	return astiav.LogLevelFatal
 }
 
 // logger writes "ugcsr: ..." lines to stderr.

@@ -1,0 +1,14 @@
+# Convenience targets; the README's two commands are scripts/demo.sh and scripts/test.sh.
+.PHONY: setup build test demo bench fuzz
+setup:
+	./scripts/setup.sh
+build:
+	go build -o bin/ugcsr ./cmd/ugcsr
+test:
+	./scripts/test.sh
+demo:
+	./scripts/demo.sh
+bench: build
+	./scripts/bench.sh
+fuzz:
+	go test -run=NONE -fuzz=FuzzParseParam -fuzztime=60s ./sr/ncnn/

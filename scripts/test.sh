@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: setup (installs what is missing), vet, then every package's tests with the
+# ONNX Runtime tests required (UGCSR_REQUIRE_ORT=1 turns their "runtime missing" skips into failures).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+for d in /usr/local/go/bin /usr/lib/go-1.23/bin; do [ -x "$d/go" ] && export PATH="$d:$PATH"; done
+export UGCSR_REQUIRE_ORT=${UGCSR_REQUIRE_ORT:-1}
+go vet ./...
+go test -count=1 -timeout 50m ./... "$@"
+# The pipeline's concurrency is also checked under the race detector.
+go test -count=1 -race -timeout 20m ./pipeline/ ./temporal/ ./frame/
