@@ -38,6 +38,9 @@ func main() {
 		cancel()
 	}()
 
+	if os.Getenv("SVT_LOG") == "" {
+		os.Setenv("SVT_LOG", "1") // SVT-AV1 prints its banner itself, bypassing FFmpeg's log level
+	}
 	app := newApp(stop)
 	err := app.RunContext(ctx, reorderArgs(os.Args, app))
 	os.Exit(exitCode(err))
