@@ -72,15 +72,15 @@ func (o *upscaleOptions) flags() []cli.Flag {
 
 // finalize validates the flags and builds the pipeline config.
 func (o *upscaleOptions) finalize(c *cli.Context) error {
-	if c.Args().First() != "" && isCommand(c.App, c.Args().First()) {
-		return nil
-	}
 	lvl, err := parseLogLevel(o.loglevel)
 	if err != nil {
 		return usageError{err.Error()}
 	}
 	o.log = newLogger(os.Stderr, lvl)
 	o.ffLog.install(o.log, ffmpegLogLevel(lvl))
+	if c.Args().First() != "" && isCommand(c.App, c.Args().First()) {
+		return nil
+	}
 	if c.NArg() == 0 && o.input == "" {
 		return nil // plain "ugcsr": the action shows help
 	}

@@ -186,18 +186,19 @@ func (r *Resizer) horizontal(dst, src []float32) {
 		return
 	}
 	for y := 0; y < r.inH; y++ {
-		in := src[y*r.inW : (y+1)*r.inW]
-		out := dst[y*r.outW : (y+1)*r.outW]
+		in := src[y*r.inW : (y+1)*r.inW : (y+1)*r.inW]
+		out := dst[y*r.outW : (y+1)*r.outW : (y+1)*r.outW]
 		for x := range out {
 			s := int(r.hw.start[x])
-			w := r.hw.w[x*taps : (x+1)*taps]
-			n := len(in) - s
-			if n > taps {
-				n = taps
+			w := r.hw.w[x*taps : (x+1)*taps : (x+1)*taps]
+			if s+6 <= len(in) && len(w) >= 6 && (len(w) == 6 || w[6] == 0) {
+				p := in[s : s+6 : s+6]
+				out[x] = w[0]*p[0] + w[1]*p[1] + w[2]*p[2] + w[3]*p[3] + w[4]*p[4] + w[5]*p[5]
+				continue
 			}
-			px := in[s : s+n]
+			n := min(len(in)-s, taps)
 			var acc float32
-			for k, v := range px {
+			for k, v := range in[s : s+n] {
 				acc += w[k] * v
 			}
 			out[x] = acc
@@ -208,33 +209,81 @@ func (r *Resizer) horizontal(dst, src []float32) {
 func (r *Resizer) vertical(dst, src []float32) {
 	taps := r.vw.taps
 	w := r.outW
+	var rows [16][]float32
+	var ws [16]float32
 	for y := 0; y < r.outH; y++ {
-		out := dst[y*w : (y+1)*w]
+		out := dst[y*w : (y+1)*w : (y+1)*w]
 		if r.inH == r.outH {
 			copy(out, src[y*w:(y+1)*w])
+			clamp(out)
+			continue
+		}
+		// Gather the contributing rows, then make one fused pass over the output row: far less
+		// memory traffic than one read-modify-write pass per tap.
+		s := int(r.vw.start[y])
+		n, flushed := 0, false
+		for k, wk := range r.vw.w[y*taps : (y+1)*taps] {
+			if wk == 0 || s+k >= r.inH {
+				continue
+			}
+			if n == len(rows) { // long kernels (strong shrinking): add in batches
+				if !flushed {
+					clear(out)
+					flushed = true
+				}
+				accumulate(out, rows[:n], ws[:n])
+				n = 0
+			}
+			rows[n] = src[(s+k)*w : (s+k+1)*w : (s+k+1)*w]
+			ws[n] = wk
+			n++
+		}
+		if flushed {
+			accumulate(out, rows[:n], ws[:n])
 		} else {
-			s := int(r.vw.start[y])
-			ws := r.vw.w[y*taps : (y+1)*taps]
-			for i := range out {
-				out[i] = 0
-			}
-			for k, wk := range ws {
-				if wk == 0 || s+k >= r.inH {
-					continue
-				}
-				in := src[(s+k)*w : (s+k+1)*w]
-				for i, v := range in {
-					out[i] += wk * v
-				}
-			}
+			sum(out, rows[:n], ws[:n])
 		}
-		for i, v := range out {
-			if v < 0 {
-				out[i] = 0
-			} else if v > 1 {
-				out[i] = 1
-			}
+		clamp(out)
+	}
+}
+
+// sum writes out = Σ ws[k]*rows[k], unrolled for the common tap counts.
+func sum(out []float32, rows [][]float32, ws []float32) {
+	switch len(rows) {
+	case 0:
+		clear(out)
+	case 4:
+		r0, r1, r2, r3 := rows[0][:len(out)], rows[1][:len(out)], rows[2][:len(out)], rows[3][:len(out)]
+		w0, w1, w2, w3 := ws[0], ws[1], ws[2], ws[3]
+		for i := range out {
+			out[i] = w0*r0[i] + w1*r1[i] + w2*r2[i] + w3*r3[i]
 		}
+	case 6:
+		r0, r1, r2, r3, r4, r5 := rows[0][:len(out)], rows[1][:len(out)], rows[2][:len(out)], rows[3][:len(out)], rows[4][:len(out)], rows[5][:len(out)]
+		w0, w1, w2, w3, w4, w5 := ws[0], ws[1], ws[2], ws[3], ws[4], ws[5]
+		for i := range out {
+			out[i] = w0*r0[i] + w1*r1[i] + w2*r2[i] + w3*r3[i] + w4*r4[i] + w5*r5[i]
+		}
+	default:
+		clear(out)
+		accumulate(out, rows, ws)
+	}
+}
+
+// accumulate adds Σ ws[k]*rows[k] to out.
+func accumulate(out []float32, rows [][]float32, ws []float32) {
+	for k, row := range rows {
+		row = row[:len(out)]
+		wk := ws[k]
+		for i, v := range row {
+			out[i] += wk * v
+		}
+	}
+}
+
+func clamp(out []float32) {
+	for i, v := range out {
+		out[i] = min(max(v, 0), 1)
 	}
 }
 
