@@ -1,0 +1,55 @@
+package ncnn
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// TestRealESRGANGolden converts the shipped Real-ESRGAN models, runs them in ONNX Runtime with the
+// golden processing and compares with ncnn's fp32 CPU output (-cpufp32) and its Vulkan fp16
+// output.
+func TestRealESRGANGolden(t *testing.T) {
+	dir := testModelDir(t)
+	withORT(t)
+	t.Logf("ONNX Runtime %s", ort.GetVersion())
+	cases := []struct {
+		model, golden string
+		prelu         PReLUMode
+		long          bool
+	}{
+		{"realesrgan-x4fast", "02_cups-odd97x61_realesrgan-x4fast", PReLUAuto, false},
+		{"realesrgan-x4fast", "02_cups-odd97x61_realesrgan-x4fast", PReLUOp, false},
+		{"realesrgan-x4fast", "01_dog_realesrgan-x4fast", PReLUAuto, false},
+		{"realesrgan-x4plus", "01_dog_realesrgan-x4plus", PReLUAuto, true},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%s/prelu=%d", c.golden, c.prelu), func(t *testing.T) {
+			if c.long && testing.Short() {
+				t.Skip("x4plus takes seconds on a CPU; skipped with -short")
+			}
+			lrPath := testGolden(t, c.golden+"_lr.png")
+			n, err := ReadFiles(filepath.Join(dir, c.model+".param"), filepath.Join(dir, c.model+".bin"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			model, err := ConvertOptions(n, Options{PReLU: c.prelu})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sr := upscaleGolden(t, model, readPNG(t, lrPath), 10, 4)
+			for _, ref := range []struct {
+				suffix string
+				min    float64
+			}{{"_x4-cpufp32.png", 50}, {"_x4.png", 45}} {
+				p, maxd := psnr(t, sr, readPNG(t, testGolden(t, c.golden+ref.suffix)))
+				t.Logf("%s vs %s: PSNR %.2f dB, max |diff| %d", c.model, c.golden+ref.suffix, p, maxd)
+				if p < ref.min {
+					t.Errorf("%s: PSNR %.2f dB < %.0f dB", ref.suffix, p, ref.min)
+				}
+			}
+		})
+	}
+}
