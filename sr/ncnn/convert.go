@@ -18,8 +18,13 @@ type PReLUMode int
 
 const (
 	// PReLUAuto writes LeakyRelu when all slopes are equal (ONNX Runtime fuses it into the
-	// convolution before it) and the affine form otherwise.
+	// convolution before it) and the depthwise form otherwise.
 	PReLUAuto PReLUMode = iota
+	// PReLUDepthwise writes x + (1-a)*Relu(-x) with the two per-channel scalings as depthwise 1x1
+	// convolutions: Conv+Relu and Conv+Add fuse, so ONNX Runtime's CPU provider keeps the whole net
+	// in its blocked NCHWc layout instead of reordering around every PReLU (about 40% faster for
+	// x4fast on 2 cores, measured with BenchmarkX4FastPReLU in sr/realesrgan).
+	PReLUDepthwise
 	// PReLUAffine writes a*x + (1-a)*Relu(x) with per-channel a (four elementwise nodes).
 	PReLUAffine
 	// PReLUMax writes Max(x, a*x) when every slope is in [0,1] and PRelu otherwise.
@@ -37,6 +42,10 @@ type Options struct {
 	// PReLU selects how PReLU layers are written (optional). It defaults to PReLUAuto.
 	PReLU PReLUMode
 }
+
+// Version changes whenever Convert's output for the same model changes; caches of converted
+// models key on it.
+const Version = 2
 
 // Graph input and output names.
 const (
@@ -389,7 +398,22 @@ func convertPReLU(g *onnx.Graph, mode PReLUMode, prefix, x, y string, channels i
 	case mode == PReLUAuto && equal:
 		g.Node("LeakyRelu", []string{x}, []string{y}, onnx.AttrFloat("alpha", slopes[0]))
 
-	case mode == PReLUAuto || mode == PReLUAffine:
+	case mode == PReLUAuto || mode == PReLUDepthwise:
+		// x >= 0: Relu(-x) = 0, y = x; x < 0: y = x - (1-a)*x = a*x.
+		neg, keep := make([]float32, channels), make([]float32, channels)
+		for i := range neg {
+			neg[i] = -1
+			keep[i] = 1 - slopes[min(i, len(slopes)-1)]
+		}
+		c := int64(channels)
+		_ = g.Initializer(prefix+".neg", onnx.Float, []int64{c, 1, 1, 1}, neg)
+		_ = g.Initializer(prefix+".1-slope", onnx.Float, []int64{c, 1, 1, 1}, keep)
+		n := g.Node("Conv", []string{x, prefix + ".neg"}, []string{prefix + ".negx"}, onnx.AttrInt("group", c))
+		r := g.Node("Relu", n, []string{prefix + ".relu"})
+		s := g.Node("Conv", []string{r[0], prefix + ".1-slope"}, []string{prefix + ".scaled"}, onnx.AttrInt("group", c))
+		g.Node("Add", []string{x, s[0]}, []string{y})
+
+	case mode == PReLUAffine:
 		// x >= 0: a*x + (1-a)*x = x; x < 0: a*x + 0.
 		a, b := make([]float32, channels), make([]float32, channels)
 		for i := range a {

@@ -1,0 +1,167 @@
+package realesrgan
+
+import (
+	"context"
+	"errors"
+	"image"
+	"image/png"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/ugcsr/ugcsr/frame"
+	"github.com/ugcsr/ugcsr/sr"
+	"github.com/ugcsr/ugcsr/sr/ort"
+)
+
+// opened caches one Backend per model for the whole test binary (opening x4plus costs a second);
+// TestMain closes them.
+var opened struct {
+	mu sync.Mutex
+	m  map[string]*Backend
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, b := range opened.m {
+		b.Close()
+	}
+	os.Exit(code)
+}
+
+// openNamed returns the shared backend for a named model with auto tiling, skipping the test when
+// ONNX Runtime or the ncnn models are not installed (failing instead under UGCSR_REQUIRE_ORT=1).
+func openNamed(t testing.TB, name string) *Backend {
+	t.Helper()
+	ort.TestLoad(t)
+	opened.mu.Lock()
+	defer opened.mu.Unlock()
+	if b := opened.m[name]; b != nil {
+		return b
+	}
+	b, err := Open(Config{Model: name, Device: ort.DeviceCPU, Logf: t.Logf})
+	if errors.Is(err, ErrModelNotFound) {
+		ort.TestSkip(t, "%v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opened.m == nil {
+		opened.m = map[string]*Backend{}
+	}
+	opened.m[name] = b
+	return b
+}
+
+// upscale runs b on src with the given tile size (0 auto) and output size (zero: native scale).
+func upscale(t testing.TB, b *Backend, src *frame.Frame, tile int, out image.Point) *frame.Frame {
+	t.Helper()
+	if out == (image.Point{}) {
+		out = src.Size().Mul(b.Scale())
+	}
+	u, err := b.newUpscaler(sr.Spec{In: src.Size(), Out: out}, tile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	before := append([]float32(nil), src.Pix...)
+	dst := frame.New(out.X, out.Y)
+	if err := u.Upscale(context.Background(), []*frame.Frame{dst}, []*frame.Frame{src}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range before {
+		if before[i] != src.Pix[i] {
+			t.Fatalf("Upscale modified its input at %d", i)
+		}
+	}
+	return dst
+}
+
+// repoRoot walks up from the working directory to the directory holding go.mod.
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// goldenDir returns ../shared/golden next to the repository, skipping when it is absent.
+func goldenDir(t testing.TB) string {
+	t.Helper()
+	d := filepath.Join(repoRoot(t), "..", "shared", "golden")
+	if _, err := os.Stat(filepath.Join(d, "MANIFEST.txt")); err != nil {
+		ort.TestSkip(t, "golden outputs not found: %v", err)
+	}
+	return d
+}
+
+func loadPNG(t testing.TB, path string) *frame.Frame {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return frame.FromImage(img)
+}
+
+func savePNG(t testing.TB, path string, f *frame.Frame) {
+	t.Helper()
+	w, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := png.Encode(w, f.ToRGBA()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// crop returns a copy of the w x h region of f at (x, y).
+func crop(f *frame.Frame, x, y, w, h int) *frame.Frame {
+	c := frame.New(w, h)
+	for p := 0; p < 3; p++ {
+		src, dst := f.Plane(p), c.Plane(p)
+		for r := 0; r < h; r++ {
+			copy(dst[r*w:(r+1)*w], src[(y+r)*f.W+x:])
+		}
+	}
+	return c
+}
+
+// randomFrame returns a w x h frame of seeded random 8-bit samples.
+func randomFrame(w, h int, seed int64) *frame.Frame {
+	r := rand.New(rand.NewSource(seed))
+	f := frame.New(w, h)
+	for i := range f.Pix {
+		f.Pix[i] = float32(r.Intn(256)) / 255
+	}
+	return f
+}
+
+// maxDiff returns the largest difference between a and b in 8-bit steps.
+func maxDiff(a, b *frame.Frame) int {
+	m := 0
+	for i := range a.Pix {
+		d := int(frame.To8(a.Pix[i])) - int(frame.To8(b.Pix[i]))
+		m = max(m, d, -d)
+	}
+	return m
+}

@@ -1,0 +1,94 @@
+package realesrgan
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/ugcsr/ugcsr/sr/ncnn"
+	"github.com/ugcsr/ugcsr/sr/ort"
+)
+
+// ModelsDir returns where the ncnn models are read from: $UGCSR_MODELS_DIR, else upscayl's model
+// directory as setup unpacks it under cacheDir ("" means ort.DefaultCacheDir()).
+func ModelsDir(cacheDir string) string {
+	if d := os.Getenv(EnvModelsDir); d != "" {
+		return d
+	}
+	if cacheDir == "" {
+		cacheDir = ort.DefaultCacheDir()
+	}
+	return filepath.Join(cacheDir, filepath.FromSlash(upscaylModels))
+}
+
+// ConvertedPath returns where the ONNX conversion of the named model is cached:
+// <cacheDir>/models/<name>.v<ncnn.Version>.onnx, so a converter change never reuses a stale file.
+func ConvertedPath(name, cacheDir string) string {
+	if cacheDir == "" {
+		cacheDir = ort.DefaultCacheDir()
+	}
+	return filepath.Join(cacheDir, "models", fmt.Sprintf("%s.v%d.onnx", name, ncnn.Version))
+}
+
+// Convert returns the path of the ONNX form of the named model (X4Fast or X4Plus), converting
+// <ModelsDir>/<name>.param and .bin on first use, or again when either is newer than the cached
+// file. The file is written atomically (temporary file, then rename), so concurrent processes at
+// worst convert twice. Missing ncnn files give an error wrapping ErrModelNotFound.
+func Convert(name, cacheDir string) (string, error) {
+	if name != X4Fast && name != X4Plus {
+		return "", fmt.Errorf("realesrgan: convert: %q is not a known ncnn model", name)
+	}
+	out := ConvertedPath(name, cacheDir)
+	dir := ModelsDir(cacheDir)
+	param, bin := filepath.Join(dir, name+".param"), filepath.Join(dir, name+".bin")
+	var newest int64
+	for _, p := range []string{param, bin} {
+		st, err := os.Stat(p)
+		if err != nil {
+			return "", fmt.Errorf("%w: %s: %v; run scripts/setup.sh or set $%s", ErrModelNotFound, name, err, EnvModelsDir)
+		}
+		newest = max(newest, st.ModTime().UnixNano())
+	}
+	if st, err := os.Stat(out); err == nil && st.Size() > 0 && st.ModTime().UnixNano() >= newest {
+		return out, nil
+	}
+
+	data, err := ncnn.ConvertFiles(param, bin)
+	if err != nil {
+		return "", fmt.Errorf("realesrgan: convert %s: %w", name, err)
+	}
+	if err := writeAtomic(out, data); err != nil {
+		return "", fmt.Errorf("realesrgan: convert %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// writeAtomic writes data to path through a temporary file in the same directory and a rename.
+func writeAtomic(path string, data []byte) (err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

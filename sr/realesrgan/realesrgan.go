@@ -1,0 +1,312 @@
+// Package realesrgan is the Real-ESRGAN backend: upscayl's ncnn models converted to ONNX, or a
+// foreign single-input NCHW .onnx model, run tile by tile through ONNX Runtime exactly the way
+// realesrgan-ncnn-vulkan does.
+//
+// Processing (realesrgan-ncnn-vulkan's realesrgan.cpp and its pre/postproc shaders): the input is cut
+// into Tile x Tile tiles (the last row and column smaller); each tile is read with Prepadding extra
+// pixels on every side, which come from the neighbouring tiles inside the image and from mirror
+// reflection (edge pixel not repeated) outside it; the net sees x/255 (our frames already hold
+// 8-bit values as [0,1] floats), its output becomes v*255+0.5 truncated and clamped to 0..255, and
+// the padding is cropped away. Output samples are therefore quantized to k/255. When the requested
+// output size is not the model's native scale, the native result is resampled to it with
+// antialiased Lanczos-3 (package sr/resample).
+package realesrgan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/ugcsr/ugcsr/sr"
+	"github.com/ugcsr/ugcsr/sr/ort"
+)
+
+// Names of the converted upscayl models.
+const (
+	// X4Fast is realesr-general-x4v3-style SRVGGNetCompact (64 channels, 32 convs, PReLU): the
+	// default, fast enough for a CPU.
+	X4Fast = "realesrgan-x4fast"
+	// X4Plus is RealESRGAN_x4plus (RRDBNet, 23 blocks): about 15x the compute of X4Fast.
+	X4Plus = "realesrgan-x4plus"
+)
+
+// Prepadding is the number of LR pixels of context read around every tile, as in
+// realesrgan-ncnn-vulkan.
+const Prepadding = 10
+
+// Model file layout under the cache directory.
+const (
+	// EnvModelsDir overrides ModelsDir.
+	EnvModelsDir = "UGCSR_MODELS_DIR"
+	// upscaylModels is where setup unpacks upscayl's ncnn models, relative to the cache dir.
+	upscaylModels = "upscayl/package/dist/upscaler/sub-classes/model-manager/models"
+)
+
+// ErrModelNotFound is returned by Open and Convert when the ncnn files of a named model (or a
+// foreign .onnx file) do not exist. Run scripts/setup.sh or set $UGCSR_MODELS_DIR.
+var ErrModelNotFound = errors.New("realesrgan: model not found")
+
+// ErrBadModel is returned by Open for a foreign .onnx model that is not one float32 NCHW RGB input
+// and output with dynamic height and width and an integer scale.
+var ErrBadModel = errors.New("realesrgan: unsupported model")
+
+// IsModel reports whether Open handles model: a known name or a path ending in .onnx.
+func IsModel(model string) bool {
+	return model == X4Fast || model == X4Plus || strings.HasSuffix(strings.ToLower(model), ".onnx")
+}
+
+// Config configures Open. Zero values pick the documented defaults.
+type Config struct {
+	// Model is X4Fast, X4Plus or the path of a foreign .onnx model.
+	Model string
+	// Device selects the execution provider (optional). It defaults to ort.DeviceAuto.
+	Device ort.Device
+	// ORTLib is the ONNX Runtime library (optional). It defaults to $UGCSR_ORT_LIB, then
+	// <CacheDir>/ort/libonnxruntime.so.1.
+	ORTLib string
+	// Threads is ONNX Runtime's intra-op thread count per upscaler (optional). It defaults to the
+	// number of cores.
+	Threads int
+	// Tile is the tile size in input pixels, before Prepadding (optional). It defaults to 0, which
+	// picks the largest tile whose working memory stays near 1 GiB (see AutoTile).
+	Tile int
+	// ModelScale is the native scale of a foreign model (optional). It defaults to 0, which infers
+	// it with a probe run on a 32x32 input.
+	ModelScale int
+	// CacheDir holds the ONNX Runtime library, the ncnn models and the converted ONNX files
+	// (optional). It defaults to ort.DefaultCacheDir().
+	CacheDir string
+	// Logf receives one-line notices such as a device fallback (optional). It defaults to discarding.
+	Logf func(format string, args ...any)
+}
+
+// Backend is an opened Real-ESRGAN model. It implements sr.Backend and sr.Counter and is safe for
+// concurrent use; each Upscaler it makes owns one ONNX Runtime session (so one copy of the weights
+// in the runtime) plus one input/output tensor pair per tile shape.
+type Backend struct {
+	name          string
+	model         ort.Model
+	input, output string
+	scale         int
+	pxCost        int // working bytes per padded input pixel, for AutoTile
+	cfg           Config
+	device        ort.Device // what sessions actually run on
+
+	mu    sync.Mutex
+	spare *ort.Session // the session Open created, handed to the first NewUpscaler
+
+	tiles atomic.Int64 // model runs, for Counters
+}
+
+var (
+	_ sr.Backend = (*Backend)(nil)
+	_ sr.Counter = (*Backend)(nil)
+)
+
+// Open loads ONNX Runtime (once per process), prepares the model (converting the ncnn files to
+// <CacheDir>/models/<name>.onnx on first use) and creates the first session, which settles the
+// device: with ort.DeviceAuto and no CUDA it logs one line and uses the CPU.
+func Open(cfg Config) (*Backend, error) {
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = ort.DefaultCacheDir()
+	}
+	if cfg.Threads <= 0 {
+		cfg.Threads = runtime.NumCPU()
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.Tile < 0 || cfg.ModelScale < 0 {
+		return nil, fmt.Errorf("realesrgan: negative tile (%d) or model scale (%d)", cfg.Tile, cfg.ModelScale)
+	}
+	if !IsModel(cfg.Model) {
+		return nil, fmt.Errorf("realesrgan: %w %q", sr.ErrUnknownModel, cfg.Model)
+	}
+	if cfg.Device == ort.DeviceTensorRT {
+		if err := os.MkdirAll(filepath.Join(cfg.CacheDir, "trt"), 0o755); err != nil {
+			return nil, fmt.Errorf("realesrgan: tensorrt engine cache: %w", err)
+		}
+	}
+	libPath, err := ort.LibraryPath(cfg.ORTLib, cfg.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := ort.Load(libPath); err != nil {
+		return nil, err
+	}
+
+	b := &Backend{cfg: cfg}
+	if cfg.Model == X4Fast || cfg.Model == X4Plus {
+		path, err := Convert(cfg.Model, cfg.CacheDir)
+		if err != nil {
+			return nil, err
+		}
+		// The converter's contract: input "input" [1,3,H,W], output "output" [1,3,4H,4W].
+		b.name, b.model, b.input, b.output, b.scale = cfg.Model, ort.Model{Path: path}, "input", "output", 4
+		b.pxCost = 1 << 10 // a few live 64-channel fp32 activations at input resolution
+		if cfg.Model == X4Plus {
+			b.pxCost = 12 << 10 // three 64-channel activations at 4x resolution dominate
+		}
+	} else if err := b.openForeign(cfg.Model); err != nil {
+		return nil, err
+	}
+
+	s, err := ort.NewSession(b.model, b.sessionConfig(cfg.Device))
+	if err != nil {
+		return nil, fmt.Errorf("realesrgan: %s: %w", b.name, err)
+	}
+	b.device = s.Device()
+	if b.scale == 0 {
+		if b.scale, err = probeScale(s); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("%w: %s: %v (pass a model scale to skip the probe)", ErrBadModel, b.name, err)
+		}
+	}
+	if b.pxCost == 0 {
+		// Unknown architecture: assume x4plus-like, three 64-channel activations at output size.
+		b.pxCost = b.scale * b.scale * 64 * 4 * 3
+	}
+	b.spare = s
+	return b, nil
+}
+
+// openForeign checks a foreign .onnx model's inputs and outputs.
+func (b *Backend) openForeign(path string) error {
+	if st, err := os.Stat(path); err != nil || st.IsDir() {
+		return fmt.Errorf("%w: %s: not a file", ErrModelNotFound, path)
+	}
+	b.name, b.model = filepath.Base(path), ort.Model{Path: path}
+	ins, outs, err := ort.Inspect(b.model)
+	if err != nil {
+		return fmt.Errorf("realesrgan: %s: %w", b.name, err)
+	}
+	if len(ins) != 1 || len(outs) != 1 {
+		return fmt.Errorf("%w: %s has %d inputs and %d outputs, want 1 and 1", ErrBadModel, b.name, len(ins), len(outs))
+	}
+	for _, io := range []ort.IO{ins[0], outs[0]} {
+		if io.DType != ort.Float32 || len(io.Shape) != 4 || (io.Shape[1] != 3 && io.Shape[1] >= 0) {
+			return fmt.Errorf("%w: %s: %s is %v%v, want float32 [N,3,H,W]", ErrBadModel, b.name, io.Name, io.DType, io.Shape)
+		}
+	}
+	if in := ins[0].Shape; in[2] > 0 || in[3] > 0 {
+		return fmt.Errorf("%w: %s: input %q has a fixed size %v; tiling needs dynamic height and width", ErrBadModel, b.name, ins[0].Name, in)
+	}
+	b.input, b.output = ins[0].Name, outs[0].Name
+	b.scale = b.cfg.ModelScale
+	return nil
+}
+
+// probeSize is the side of the probe input used to infer a foreign model's scale.
+const probeSize = 32
+
+func probeScale(s *ort.Session) (int, error) {
+	in, err := ort.NewTensor(ort.Float32, 1, 3, probeSize, probeSize)
+	if err != nil {
+		return 0, err
+	}
+	defer in.Close()
+	for i := range in.Float32() {
+		in.Float32()[i] = 0.5
+	}
+	shapes, err := s.OutputShapes(context.Background(), []*ort.Tensor{in})
+	if err != nil {
+		return 0, fmt.Errorf("probe run: %w", err)
+	}
+	out := shapes[0]
+	if len(out) != 4 || out[1] != 3 || out[2]%probeSize != 0 || out[2] != out[3] || out[2] == 0 {
+		return 0, fmt.Errorf("probe: %dx%d input gave output %v, want [1,3,%d*s,%d*s]", probeSize, probeSize, out, probeSize, probeSize)
+	}
+	return int(out[2] / probeSize), nil
+}
+
+func (b *Backend) sessionConfig(d ort.Device) ort.Config {
+	c := ort.Config{
+		Device:  d,
+		Threads: b.cfg.Threads,
+		Inputs:  []string{b.input},
+		Outputs: []string{b.output},
+		Logf:    b.cfg.Logf,
+	}
+	if d == ort.DeviceTensorRT {
+		c.TRTCacheDir = filepath.Join(b.cfg.CacheDir, "trt")
+	}
+	return c
+}
+
+// Name implements sr.Backend: the model name, or a foreign model's file name.
+func (b *Backend) Name() string { return b.name }
+
+// Scale returns the model's native scale.
+func (b *Backend) Scale() int { return b.scale }
+
+// Device returns the execution provider the sessions run on (never ort.DeviceAuto).
+func (b *Backend) Device() ort.Device { return b.device }
+
+// Counters implements sr.Counter: "tiles" counts model runs so far, over all upscalers.
+func (b *Backend) Counters(visit func(key string, value int64)) {
+	visit("tiles", b.tiles.Load())
+}
+
+// AutoTile returns the tile size Tile 0 picks for an input of size in: the largest tile whose
+// padded area keeps the model's working memory near 1 GiB, capped at 1024, then evened out so the
+// tiles of each row and column have about the same size. An input that fits one tile gets one tile.
+func (b *Backend) AutoTile(in image.Point) int {
+	const budget = 1 << 30
+	side := 32
+	for side < 1024 && (side+16+2*Prepadding)*(side+16+2*Prepadding)*b.pxCost <= budget {
+		side += 16
+	}
+	nx := (in.X + side - 1) / side
+	ny := (in.Y + side - 1) / side
+	return max((in.X+nx-1)/nx, (in.Y+ny-1)/ny, 1)
+}
+
+// NewUpscaler implements sr.Backend. It takes the session Open made (or creates one), and
+// allocates the tile tensors and, if spec.Out is not scale*spec.In, the native-size frame and
+// resampler: about 4*3*(1+scale²) bytes per padded tile pixel for each distinct tile shape (at
+// most four), plus 12*scale² bytes per input pixel when resampling.
+func (b *Backend) NewUpscaler(spec sr.Spec) (sr.Upscaler, error) {
+	return b.newUpscaler(spec, b.cfg.Tile)
+}
+
+func (b *Backend) newUpscaler(spec sr.Spec, tile int) (*upscaler, error) {
+	if spec.In.X <= 0 || spec.In.Y <= 0 || spec.Out.X <= 0 || spec.Out.Y <= 0 {
+		return nil, fmt.Errorf("realesrgan: bad spec %v -> %v", spec.In, spec.Out)
+	}
+	b.mu.Lock()
+	s := b.spare
+	b.spare = nil
+	b.mu.Unlock()
+	if s == nil {
+		var err error
+		if s, err = ort.NewSession(b.model, b.sessionConfig(b.device)); err != nil {
+			return nil, fmt.Errorf("realesrgan: %s: %w", b.name, err)
+		}
+	}
+	if tile <= 0 {
+		tile = b.AutoTile(spec.In)
+	}
+	u, err := newUpscaler(b, s, spec, tile)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return u, nil
+}
+
+// Close implements sr.Backend: it closes the unused first session, if any. Upscalers must be closed
+// first. It is idempotent.
+func (b *Backend) Close() error {
+	b.mu.Lock()
+	s := b.spare
+	b.spare = nil
+	b.mu.Unlock()
+	return s.Close()
+}
