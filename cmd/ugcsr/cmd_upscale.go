@@ -32,8 +32,8 @@ type upscaleOptions struct {
 	progress                   string
 	workers, inflight          int
 
-	device, ortLib string
-	tile, threads  int
+	device, ortLib        string
+	tile, threads, mscale int
 
 	cfg   pipeline.Config
 	log   *logger
@@ -67,6 +67,7 @@ func (o *upscaleOptions) flags() []cli.Flag {
 		&cli.StringFlag{Name: "ort-lib", EnvVars: []string{"UGCSR_ORT_LIB"}, Usage: "path of libonnxruntime.so (default: the copy setup caches)", Destination: &o.ortLib},
 		&cli.IntFlag{Name: "tile", Usage: "model tile size in input pixels (0 = automatic)", Destination: &o.tile},
 		&cli.IntFlag{Name: "threads", Usage: "ONNX Runtime intra-op threads (default: cores)", Destination: &o.threads},
+		&cli.IntFlag{Name: "model-scale", Usage: "native scale of a PATH.onnx model (default: found by a probe run)", Destination: &o.mscale},
 	}
 }
 
@@ -126,6 +127,7 @@ func (o *upscaleOptions) finalize(c *cli.Context) error {
 		cfg.Input.MaxFrames = 1 // one picture out: stop after the first frame
 	}
 	cfg.Backends.Device, cfg.Backends.ORTLib, cfg.Backends.Tile, cfg.Backends.Threads = o.device, o.ortLib, o.tile, o.threads
+	cfg.Backends.ModelScale = o.mscale
 	cfg.Logf = o.log.infof
 	cfg.Backends.Logf = o.log.infof
 	o.cfg = cfg

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ugcsr/ugcsr/frame"
+	"github.com/ugcsr/ugcsr/internal/mediatest"
+)
+
+// TestGoldenThroughCLI runs the command line on every LR PNG of ../shared/golden/MANIFEST.txt, as a
+// user would (ugcsr -i lr.png --model M -s 4 --tile T out.png), and compares the PNG written with
+// the reference implementation's: PSNR >= 45 dB.
+func TestGoldenThroughCLI(t *testing.T) {
+	manifest := mediatest.Shared(t, "golden/MANIFEST.txt")
+	dir := filepath.Dir(manifest)
+	entries, err := mediatest.ParseManifest(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	for _, e := range entries {
+		t.Run(e.Name, func(t *testing.T) {
+			got := filepath.Join(out, e.X4)
+			mustRun(t, "-i", filepath.Join(dir, e.LR), "--model", e.Model, "-s", "4", "--tile", fmt.Sprint(e.Tile), "-y", got)
+			psnr := frame.PSNR(readFrame(t, got), readFrame(t, filepath.Join(dir, e.X4)))
+			t.Logf("%s: %.2f dB", e.Name, psnr)
+			if psnr < 45 {
+				t.Fatalf("PSNR %.2f dB < 45", psnr)
+			}
+		})
+	}
+}
+
+func readFrame(t *testing.T, p string) *frame.Frame {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return frame.FromImage(img)
+}
