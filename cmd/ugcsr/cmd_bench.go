@@ -35,7 +35,7 @@ func benchCommand() *cli.Command {
 				&cli.StringFlag{Name: "t", Usage: "limit the clip to this duration", Destination: &dur},
 			},
 			Action: func(c *cli.Context) error { return benchPipeline(c.Context, os.Stdout, input, dur) },
-		}},
+		}, benchRealESRGANCommand()},
 	}
 }
 

@@ -53,3 +53,20 @@ func TestRealESRGANGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestConvFLOPsPerPixel checks the FLOP count against the architectures: x4fast is 3->64, 32 x
+// 64->64 and 64->48, all 3x3 at the input's resolution.
+func TestConvFLOPsPerPixel(t *testing.T) {
+	dir := testModelDir(t)
+	n, err := ReadFiles(filepath.Join(dir, "realesrgan-x4fast.param"), filepath.Join(dir, "realesrgan-x4fast.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := n.ConvFLOPsPerPixel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(2 * 9 * (3*64 + 32*64*64 + 64*48)); got != want {
+		t.Fatalf("x4fast: %d FLOPs per pixel, want %d", got, want)
+	}
+}
