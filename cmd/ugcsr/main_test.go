@@ -103,6 +103,11 @@ func TestClipKeepsFramesTimestampsAudio(t *testing.T) {
 	if p.Format.Tags["title"] != "My Movie 6" {
 		t.Errorf("title tag not kept: %v", p.Format.Tags)
 	}
+	for _, s := range p.Streams {
+		if s.CodecType == "audio" && s.Tags["language"] != "eng" {
+			t.Errorf("audio language tag not kept: %v", s.Tags)
+		}
+	}
 }
 
 // TestVariableFrameRate keeps irregular timestamps as they are.
