@@ -84,4 +84,4 @@ func Open(model string, o Options) (sr.Backend, error) {
 type opener func(model string, o Options) (b sr.Backend, ok bool, err error)
 
 // openers lists one opener per model family; each lives in its own file of this package.
-var openers = []opener{}
+var openers = []opener{openRealESRGAN, openDiffusion}

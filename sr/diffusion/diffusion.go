@@ -1,0 +1,152 @@
+// Package diffusion is the diffusion super-resolution runtime of the seed method (SeeSR with SAM2
+// semantic guidance) on ONNX Runtime: a bundle of graphs described by a manifest, DDPM ancestral
+// or DDIM sampling, latent tiling with Gaussian blending, VAE decoding and colour correction.
+//
+// A bundle is a directory with manifest.json (see Manifest) naming the SAM2 image encoder, the
+// denoiser (ControlNet and UNet as one graph), the VAE decoder, optionally the VAE encoder, the text
+// encoder with its tokenizer and the tagger, and the precomputed prompt embeddings. Package
+// sr/diffusion/oracle writes small bundles whose right answer is known, which is how the runtime is
+// tested; tools/export turns the published checkpoints into a real bundle.
+//
+// Per frame (the method's inference, see shared/method/seesr-sam2.md): the input is resized to the
+// process size (bicubic), encoded to a start latent or drawn as noise, denoised over the sampler's
+// timesteps (classifier-free guidance as one batch-2 run when Guidance > 1; windows of 96 latents
+// blended with Gaussian weights above 96x96 latents), decoded, colour corrected against the
+// resized input and resized to the output size. The SAM2 embedding and the prompt embeddings are
+// per-scene constants; the noise is seeded from (Seed, frame index) or (Seed, scene).
+//
+// Where the runtime departs from the published code, on purpose:
+//   - the schedule is computed in float64 (diffusers: float32; 2e-6 relative at most);
+//   - the start point lr uses the VAE posterior mean, not a sample, so a seed fixes the output;
+//   - DDIM (not in the method) uses the same leading timesteps with abar_prev = 1 past the end,
+//     so its last step returns the predicted x0;
+//   - images stay float32 throughout (the script rounds to 8 bits before colour correction);
+//   - SAM2's and the tagger's square resize is antialiased bilinear (torchvision >= 0.17);
+//   - above 1968 pixels the VAE is tiled without sharing GroupNorm statistics between tiles;
+//   - the noise comes from a PCG generator (math/rand/v2), not torch's, so equal seeds do not
+//     give the reference's images.
+package diffusion
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+)
+
+// Defaults of Config.
+const (
+	DefaultSteps    = 50
+	DefaultGuidance = 8.5 // the wild (UGC) track's scale
+)
+
+// Sampler names.
+const (
+	SamplerDDPM = "ddpm" // ancestral, the method's
+	SamplerDDIM = "ddim" // deterministic (eta 0), for fewer steps
+)
+
+// Start points.
+const (
+	StartNoise = "noise" // x_T ~ N(0, I)
+	StartLR    = "lr"    // x_T = sqrt(abar_999) z_lr + sqrt(1-abar_999) n, z_lr from the VAE encoder
+)
+
+// ErrPrompt is returned by Open when Config.Prompt is set but the bundle has no text encoder and
+// tokenizer to encode it (its embeddings are precomputed for the default prompts only).
+var ErrPrompt = errors.New("diffusion: this bundle has no text encoder: --prompt needs one (its prompt embeddings are precomputed)")
+
+// Config configures a Backend. Zero values select the defaults.
+type Config struct {
+	// Device is auto, cpu, cuda or tensorrt (optional). It defaults to auto: CUDA when the loaded
+	// ONNX Runtime and the machine have it, else the CPU with one log line.
+	Device string
+	// ORTLib is the ONNX Runtime library (optional). It defaults to $UGCSR_ORT_LIB, then the cache.
+	ORTLib string
+	// CacheDir is ugcsr's cache directory (optional). It defaults to ~/.cache/ugcsr.
+	CacheDir string
+	// Threads is ONNX Runtime's intra-op thread count (optional). It defaults to the number of cores.
+	Threads int
+
+	// Steps is the number of sampler steps (optional). It defaults to 50.
+	Steps int
+	// Guidance is the classifier-free guidance scale (optional). It defaults to 8.5; a value <= 1
+	// (e.g. 1) turns guidance off: batch 1, positive prompt only.
+	Guidance float64
+	// Sampler is ddpm or ddim (optional). It defaults to ddpm.
+	Sampler string
+	// StartPoint is lr or noise (optional). It defaults to lr when the bundle has a VAE encoder,
+	// else noise.
+	StartPoint string
+	// Seed seeds the noise (optional). Equal seeds give equal output.
+	Seed int64
+	// Prompt is the user prompt (optional). It needs a bundle with a text encoder.
+	Prompt string
+	// ColorFix is adain, wavelet or none (optional). It defaults to adain.
+	ColorFix string
+	// Noise is per-frame or per-scene (optional). It defaults to per-frame.
+	Noise string
+
+	// Logf receives one-line notices (optional). It defaults to discarding them.
+	Logf func(format string, args ...any)
+}
+
+// settings is a finalized Config.
+type settings struct {
+	steps    int
+	guidance float64
+	ddim     bool
+	startLR  bool
+	colorFix ColorFix
+	noise    NoiseMode
+}
+
+func (c *Config) finalize(hasEncoder bool) (settings, error) {
+	var s settings
+	if c.Threads <= 0 {
+		c.Threads = runtime.NumCPU()
+	}
+	if c.Logf == nil {
+		c.Logf = func(string, ...any) {}
+	}
+	s.steps = c.Steps
+	if s.steps == 0 {
+		s.steps = DefaultSteps
+	}
+	if _, _, err := timesteps(s.steps); err != nil {
+		return s, err
+	}
+	s.guidance = c.Guidance
+	if s.guidance == 0 {
+		s.guidance = DefaultGuidance
+	}
+	switch c.Sampler {
+	case "", SamplerDDPM:
+	case SamplerDDIM:
+		s.ddim = true
+	default:
+		return s, fmt.Errorf("diffusion: unknown sampler %q (want ddpm or ddim)", c.Sampler)
+	}
+	switch c.StartPoint {
+	case "":
+		s.startLR = hasEncoder
+	case StartLR:
+		if !hasEncoder {
+			return s, fmt.Errorf("diffusion: start point lr needs a VAE encoder, and this bundle has none (use noise)")
+		}
+		s.startLR = true
+	case StartNoise:
+	default:
+		return s, fmt.Errorf("diffusion: unknown start point %q (want lr or noise)", c.StartPoint)
+	}
+	var err error
+	if s.colorFix, err = parseColorFix(c.ColorFix); err != nil {
+		return s, err
+	}
+	if s.noise, err = parseNoise(c.Noise); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// cfg reports whether classifier-free guidance is on (batch 2).
+func (s settings) cfg() bool { return s.guidance > 1 }
