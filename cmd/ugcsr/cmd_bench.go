@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"os"
 	"os/exec"
@@ -19,6 +20,8 @@ import (
 	"github.com/ugcsr/ugcsr/frame"
 	"github.com/ugcsr/ugcsr/pipeline"
 	"github.com/ugcsr/ugcsr/sr"
+	"github.com/ugcsr/ugcsr/sr/backends"
+	"github.com/ugcsr/ugcsr/sr/diffusion"
 )
 
 // benchCommand measures; it asserts nothing. Its numbers are the README's.
@@ -35,7 +38,7 @@ func benchCommand() *cli.Command {
 				&cli.StringFlag{Name: "t", Usage: "limit the clip to this duration", Destination: &dur},
 			},
 			Action: func(c *cli.Context) error { return benchPipeline(c.Context, os.Stdout, input, dur) },
-		}, benchRealESRGANCommand()},
+		}, benchRealESRGANCommand(), benchDiffusionCommand()},
 	}
 }
 
@@ -145,4 +148,36 @@ func cpuName() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+// benchDiffusionCommand times the denoiser of a bundle: per step per tile, with its FLOP count.
+func benchDiffusionCommand() *cli.Command {
+	var model, device string
+	var tile, runs int
+	var guidance float64
+	return &cli.Command{
+		Name:  "diffusion",
+		Usage: "time one denoiser step on one tile of a diffusion bundle and count its FLOPs",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "model", Usage: "diffusion:DIR", Required: true, Destination: &model},
+			&cli.StringFlag{Name: "device", Value: "auto", Destination: &device},
+			&cli.IntFlag{Name: "tile", Value: 64, Usage: "latent tile side (64 = a 512x512 frame, 96 = the method's window)", Destination: &tile},
+			&cli.IntFlag{Name: "runs", Value: 5, Destination: &runs},
+			&cli.Float64Flag{Name: "guidance", Usage: "guidance scale (> 1: batch 2)", DefaultText: "8.5", Destination: &guidance},
+		},
+		Action: func(c *cli.Context) error {
+			dir, ok := strings.CutPrefix(model, backends.DiffusionPrefix)
+			if !ok {
+				return usageError{"bench diffusion needs --model diffusion:DIR"}
+			}
+			o := backends.Options{Device: device, Guidance: guidance, Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "ugcsr: "+f+"\n", a...) }}
+			o.Finalize()
+			r, err := diffusion.Bench(c.Context, dir, backends.DiffusionConfig(o), diffusion.BenchOptions{Tile: tile, Runs: runs, Frame: image.Pt(1280, 720)})
+			if err != nil {
+				return err
+			}
+			fmt.Printf("machine: %d cores (%s)\n%s\n", runtime.NumCPU(), cpuName(), r)
+			return nil
+		},
+	}
 }

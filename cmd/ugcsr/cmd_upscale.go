@@ -34,6 +34,7 @@ type upscaleOptions struct {
 
 	device, ortLib        string
 	tile, threads, mscale int
+	diff                  diffusionFlags
 
 	cfg   pipeline.Config
 	log   *logger
@@ -41,7 +42,7 @@ type upscaleOptions struct {
 }
 
 func (o *upscaleOptions) flags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "i", Usage: "input file, URL, image pattern, or - for stdin", Destination: &o.input},
 		&cli.StringFlag{Name: "input-format", Usage: "force the input format (ffmpeg's -f before -i)", Destination: &o.inputFormat},
 		&cli.StringFlag{Name: "f", Usage: "force the output format: mp4, mov, matroska, webm, yuv4mpegpipe, nut, image2 ...", Destination: &o.format},
@@ -68,7 +69,7 @@ func (o *upscaleOptions) flags() []cli.Flag {
 		&cli.IntFlag{Name: "tile", Usage: "model tile size in input pixels", DefaultText: "automatic", Destination: &o.tile},
 		&cli.IntFlag{Name: "threads", Usage: "ONNX Runtime intra-op threads", DefaultText: "cores", Destination: &o.threads},
 		&cli.IntFlag{Name: "model-scale", Usage: "native scale of a PATH.onnx model", DefaultText: "found by a probe run", Destination: &o.mscale},
-	}
+	}, o.diff.flags()...)
 }
 
 // finalize validates the flags and builds the pipeline config.
@@ -128,6 +129,7 @@ func (o *upscaleOptions) finalize(c *cli.Context) error {
 	}
 	cfg.Backends.Device, cfg.Backends.ORTLib, cfg.Backends.Tile, cfg.Backends.Threads = o.device, o.ortLib, o.tile, o.threads
 	cfg.Backends.ModelScale = o.mscale
+	o.diff.apply(&cfg.Backends)
 	cfg.Logf = o.log.infof
 	cfg.Backends.Logf = o.log.infof
 	o.cfg = cfg

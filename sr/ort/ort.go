@@ -88,6 +88,9 @@ func LibraryPath(explicit, cacheDir string) (string, error) {
 var lib struct {
 	mu   sync.Mutex
 	path string
+	// noCUDA records that DeviceAuto already fell back to the CPU: the loaded library (or the
+	// machine) has no usable CUDA, so later sessions go straight to the CPU, silently.
+	noCUDA bool
 }
 
 // Load loads the ONNX Runtime shared library at path and initializes the process-global

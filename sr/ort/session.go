@@ -143,9 +143,20 @@ func NewSession(m Model, cfg Config) (*Session, error) {
 	}
 
 	dev := cfg.Device
+	lib.mu.Lock()
+	if dev == DeviceAuto && lib.noCUDA {
+		dev = DeviceCPU
+	}
+	lib.mu.Unlock()
 	s, err := newSession(m, cfg, dev)
 	if err != nil && dev == DeviceAuto && errors.Is(err, ErrDeviceUnavailable) {
-		cfg.Logf("onnxruntime: CUDA unavailable, running on the CPU (%d threads): %v", cfg.Threads, shortError(errors.Unwrap(err)))
+		lib.mu.Lock()
+		first := !lib.noCUDA
+		lib.noCUDA = true
+		lib.mu.Unlock()
+		if first {
+			cfg.Logf("onnxruntime: CUDA unavailable (%s), running on the CPU (%d threads)", cudaReason(errors.Unwrap(err)), cfg.Threads)
+		}
 		dev = DeviceCPU
 		s, err = newSession(m, cfg, dev)
 	}
@@ -227,6 +238,15 @@ func shortError(err error) string {
 	msg := err.Error()
 	if i := strings.LastIndex(msg, "FAIL : "); i >= 0 {
 		return msg[i+len("FAIL : "):]
+	}
+	return msg
+}
+
+// cudaReason says in a few words why CUDA could not be used.
+func cudaReason(err error) string {
+	msg := shortError(err)
+	if strings.Contains(msg, "providers_shared") || strings.Contains(msg, "not enabled in this build") {
+		return "this ONNX Runtime build has no CUDA provider"
 	}
 	return msg
 }
