@@ -91,7 +91,7 @@ func TestContainers(t *testing.T) {
 		defer func() { os.Stdin = old }()
 		go func() { io.Copy(w, bytes.NewReader(data)); w.Close() }()
 		// FFmpeg's pipe:0 reads file descriptor 0, so point it at the pipe for this test.
-		restore := redirectFD0(t, r)
+		restore := mediatest.RedirectFD(t, 0, r)
 		defer restore()
 		if n, _ := readAll(t, decode.Options{Input: "-"}); n != 10 {
 			t.Fatalf("%d frames from stdin, want 10", n)

@@ -3,10 +3,7 @@ package encode_test
 import (
 	"bytes"
 	"context"
-	"image"
-	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -98,7 +95,7 @@ func TestNutToStdout(t *testing.T) {
 		b.ReadFrom(r)
 		done <- b.Bytes()
 	}()
-	saved := redirectFD1(t, w)
+	saved := mediatest.RedirectFD(t, 1, w)
 	_, err = pipeline.Run(context.Background(), pipeline.Config{
 		Input: decode.Options{Input: in}, Output: encode.Options{Output: "-", Format: "nut", Preset: "ultrafast"}, Model: "lanczos",
 	})
@@ -112,7 +109,6 @@ func TestNutToStdout(t *testing.T) {
 	if p.Format.FormatName != "nut" || p.Streams[0].Width != 192 || len(p.Streams) != 2 {
 		t.Fatalf("stdout nut: %+v", p)
 	}
-	_ = exec.Command
 }
 
 // TestPNGExact: a single PNG out holds exactly the 8-bit rounding of the frame (no colour-matrix
@@ -127,7 +123,7 @@ func TestPNGExact(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	a, b := readPNG(t, in), readPNG(t, out)
+	a, b := mediatest.ReadPNG(t, in), mediatest.ReadPNG(t, out)
 	if a.Bounds() != b.Bounds() {
 		t.Fatalf("bounds %v vs %v", a.Bounds(), b.Bounds())
 	}
@@ -138,18 +134,4 @@ func TestPNGExact(t *testing.T) {
 			}
 		}
 	}
-}
-
-func readPNG(t *testing.T, p string) image.Image {
-	t.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"image/png"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -37,14 +35,5 @@ func TestGoldenThroughCLI(t *testing.T) {
 
 func readFrame(t *testing.T, p string) *frame.Frame {
 	t.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return frame.FromImage(img)
+	return frame.FromImage(mediatest.ReadPNG(t, p))
 }

@@ -3,6 +3,7 @@ package realesrgan
 import (
 	"context"
 	"errors"
+	"github.com/ugcsr/ugcsr/internal/mediatest"
 	"image"
 	"image/png"
 	"math/rand"
@@ -79,29 +80,10 @@ func upscale(t testing.TB, b *Backend, src *frame.Frame, tile int, out image.Poi
 	return dst
 }
 
-// repoRoot walks up from the working directory to the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // goldenDir returns ../shared/golden next to the repository, skipping when it is absent.
 func goldenDir(t testing.TB) string {
 	t.Helper()
-	d := filepath.Join(repoRoot(t), "..", "shared", "golden")
+	d := filepath.Join(mediatest.RepoRoot(t), "..", "shared", "golden")
 	if _, err := os.Stat(filepath.Join(d, "MANIFEST.txt")); err != nil {
 		ort.TestSkip(t, "golden outputs not found: %v", err)
 	}
