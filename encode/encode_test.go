@@ -135,3 +135,28 @@ func TestPNGExact(t *testing.T) {
 		}
 	}
 }
+
+// TestSubtitlesCopied: a subtitle stream goes through packet for packet.
+func TestSubtitlesCopied(t *testing.T) {
+	dir := t.TempDir()
+	srt := filepath.Join(dir, "s.srt")
+	if err := os.WriteFile(srt, []byte("1\n00:00:00,000 --> 00:00:00,500\nhello\n\n2\n00:00:00,500 --> 00:00:00,900\nworld\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "in.mkv")
+	mediatest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=96x64:r=25", "-i", srt, "-t", "1", "-c:v", "libx264",
+		"-preset", "ultrafast", "-c:s", "srt", "-metadata:s:s:0", "language=fra", in)
+	out := filepath.Join(dir, "out.mkv")
+	if _, err := pipeline.Run(context.Background(), pipeline.Config{
+		Input: decode.Options{Input: in}, Output: encode.Options{Output: out, Preset: "ultrafast"}, Model: "bicubic",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p := mediatest.FFprobe(t, out, nil, "-show_packets", "-select_streams", "s")
+	if len(p.Streams) != 1 || p.Streams[0].CodecType != "subtitle" || p.Streams[0].Tags["language"] != "fra" {
+		t.Fatalf("streams: %+v", p.Streams)
+	}
+	if len(p.Packets) != 2 {
+		t.Fatalf("%d subtitle packets, want 2", len(p.Packets))
+	}
+}
