@@ -1,0 +1,60 @@
+package frame
+
+import (
+	"math"
+	"testing"
+)
+
+func TestTo8(t *testing.T) {
+	cases := []struct {
+		in   float32
+		want uint8
+	}{{-1, 0}, {0, 0}, {0.5 / 255, 1}, {0.49 / 255, 0}, {1, 255}, {2, 255}, {float32(254) / 255, 254}}
+	for _, c := range cases {
+		if got := To8(c.in); got != c.want {
+			t.Errorf("To8(%v) = %d, want %d", c.in, got, c.want)
+		}
+	}
+	for v := 0; v < 256; v++ { // every 8-bit level survives v/255 and back
+		if got := To8(float32(v) / 255); int(got) != v {
+			t.Fatalf("level %d came back as %d", v, got)
+		}
+	}
+}
+
+func TestPSNR(t *testing.T) {
+	a, b := New(4, 4), New(4, 4)
+	if !math.IsInf(PSNR(a, b), 1) {
+		t.Fatal("identical frames should give +Inf")
+	}
+	b.Pix[0] = 1 // one sample off by 255 among 48
+	want := 10 * math.Log10(255*255/(255.0*255/48))
+	if got := PSNR(a, b); math.Abs(got-want) > 1e-9 {
+		t.Fatalf("PSNR %v, want %v", got, want)
+	}
+	if !math.IsNaN(PSNR(a, New(2, 2))) {
+		t.Fatal("different sizes should give NaN")
+	}
+}
+
+func TestPoolReuseAndMeta(t *testing.T) {
+	p := NewPool(8, 4)
+	f := p.Get()
+	f.PTS, f.Index, f.Dup = 42, 7, true
+	f.Release()
+	g := p.Get()
+	if len(g.Pix) != 3*8*4 || g.PTS != 0 || g.Index != 0 || g.Dup {
+		t.Fatalf("pooled frame not reset: %v dup=%v", g, g.Dup)
+	}
+	var nilFrame *Frame
+	nilFrame.Release()  // nil-safe
+	New(2, 2).Release() // pool-less frames are left to the GC
+}
+
+func TestPlanesAlias(t *testing.T) {
+	f := New(3, 2)
+	f.Plane(1)[0] = 0.5
+	if f.Pix[6] != 0.5 || cap(f.Plane(0)) != 6 {
+		t.Fatal("Plane must alias Pix and be capped to its plane")
+	}
+}
