@@ -4,6 +4,7 @@ package backends
 
 import (
 	"fmt"
+	"github.com/ugcsr/ugcsr/temporal"
 	"runtime"
 	"strings"
 
@@ -41,6 +42,9 @@ type Options struct {
 	SAMRefresh int
 	Noise      string
 	ReuseTiles float64
+	// Segments groups frames that share per-scene constants (optional); the pipeline passes its
+	// temporal.Detector. It defaults to segments of SAMRefresh frames within a scene.
+	Segments temporal.Segmenter
 
 	// Logf receives one-line notices such as a device fallback (optional). It defaults to discarding.
 	Logf func(format string, args ...any)

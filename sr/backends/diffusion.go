@@ -28,8 +28,7 @@ func openDiffusion(model string, o Options) (sr.Backend, bool, error) {
 }
 
 // DiffusionConfig maps Options onto the diffusion runtime's configuration (also for
-// diffusion.Bench). SAMRefresh and ReuseTiles belong to the temporal reuse layer and are not
-// read here.
+// diffusion.Bench). ReuseTiles belongs to the pipeline's tile-reuse wrapper and is not read here.
 func DiffusionConfig(o Options) diffusion.Config {
 	return diffusion.Config{
 		Device:     o.Device,
@@ -44,6 +43,8 @@ func DiffusionConfig(o Options) diffusion.Config {
 		Prompt:     o.Prompt,
 		ColorFix:   o.ColorFix,
 		Noise:      o.Noise,
+		Segments:   o.Segments,
+		SAMRefresh: o.SAMRefresh,
 		Logf:       o.Logf,
 	}
 }

@@ -3,6 +3,7 @@ package diffusion
 import (
 	"errors"
 	"fmt"
+	"github.com/ugcsr/ugcsr/temporal"
 	"os"
 	"strings"
 	"sync"
@@ -28,6 +29,9 @@ type Backend struct {
 	thr      []float32
 
 	open runnerOpener
+
+	// scene holds the per-scene constants of the segments in flight (SAM2 embedding, text contexts).
+	scene *temporal.SceneCache[*sceneConsts]
 
 	devMu sync.Mutex
 	dev   ort.Device // DeviceAuto until the first session says what it got
@@ -56,6 +60,7 @@ func (b *Backend) Counters(visit func(key string, value int64)) {
 	visit("vae_encoder_runs", b.n.vaeEnc.Load())
 	visit("vae_decoder_runs", b.n.vaeDec.Load())
 	visit("scene_consts_computed", b.n.sceneComputes.Load())
+	b.scene.Counters(visit)
 }
 
 var _ sr.Counter = (*Backend)(nil)
@@ -119,7 +124,8 @@ func newBackend(m *Manifest, cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Backend{m: m, cfg: cfg, set: set, sched: defaultSchedule}
+	b := &Backend{m: m, cfg: cfg, set: set, sched: defaultSchedule,
+		scene: temporal.NewSceneCache[*sceneConsts](temporal.CacheConfig{Segments: cfg.Segments, Refresh: cfg.SAMRefresh, Name: "sam"})}
 	if cfg.Prompt != "" && !m.Has(GraphTextEncoder) {
 		return nil, ErrPrompt
 	}

@@ -30,6 +30,7 @@ package diffusion
 import (
 	"errors"
 	"fmt"
+	"github.com/ugcsr/ugcsr/temporal"
 	"runtime"
 )
 
@@ -83,8 +84,18 @@ type Config struct {
 	Prompt string
 	// ColorFix is adain, wavelet or none (optional). It defaults to adain.
 	ColorFix string
-	// Noise is per-frame or per-scene (optional). It defaults to per-frame.
+	// Noise is per-frame or per-scene (optional). It defaults to per-frame. See temporal.NoiseSeed.
 	Noise string
+
+	// Segments tells which frames share per-scene constants (SAM2 embedding, tags, prompt
+	// embeddings), computed once per segment (optional). The pipeline passes its temporal.Detector,
+	// whose segments end at scene cuts, after SAMRefresh frames and at failed similarity checks. It
+	// defaults to temporal.Buckets{Refresh: SAMRefresh}: segments of SAMRefresh frames within a
+	// scene (frame.Frame.Scene).
+	Segments temporal.Segmenter
+	// SAMRefresh is the longest a segment lasts, in frames, when Segments is nil (optional). It
+	// defaults to 0: one segment per scene.
+	SAMRefresh int
 
 	// Logf receives one-line notices (optional). It defaults to discarding them.
 	Logf func(format string, args ...any)
@@ -97,7 +108,7 @@ type settings struct {
 	ddim     bool
 	startLR  bool
 	colorFix ColorFix
-	noise    NoiseMode
+	noise    string
 }
 
 func (c *Config) finalize(hasEncoder bool) (settings, error) {
@@ -142,8 +153,8 @@ func (c *Config) finalize(hasEncoder bool) (settings, error) {
 	if s.colorFix, err = parseColorFix(c.ColorFix); err != nil {
 		return s, err
 	}
-	if s.noise, err = parseNoise(c.Noise); err != nil {
-		return s, err
+	if s.noise, err = temporal.ParseNoise(c.Noise); err != nil {
+		return s, fmt.Errorf("diffusion: %w", err)
 	}
 	return s, nil
 }

@@ -3,6 +3,7 @@ package diffusion
 import (
 	"context"
 	"errors"
+	"github.com/ugcsr/ugcsr/temporal"
 	"math"
 	"slices"
 	"testing"
@@ -128,7 +129,7 @@ func TestDDIMTrajectory(t *testing.T) {
 	src := testFrame(512, 512, 6)
 	e := target(src)
 	n0 := make([]float32, len(e))
-	fillNormal(noiseStream(2, NoisePerFrame, 0, 0), n0)
+	fillNormal(temporal.NewNoise(temporal.NoisePerFrame, 2, &frame.Frame{}), n0)
 	a0 := b.sched.alphaBar(801) // 5 steps: 801, 601, 401, 201, 1
 	for j, v := range n0 {
 		n0[j] = float32((float64(v) - math.Sqrt(a0)*float64(e[j])) / math.Sqrt(1-a0))
@@ -228,8 +229,9 @@ func TestCounters(t *testing.T) {
 	run1(t, u, src)
 	got := map[string]int64{}
 	b.Counters(func(k string, v int64) { got[k] = v })
-	want := map[string]int64{"frames": 2, "steps": 6, "denoiser_runs": 24, "sam_encoder_runs": 2,
-		"vae_decoder_runs": 2, "vae_encoder_runs": 2, "scene_consts_computed": 2}
+	// Both frames belong to scene 0: the SAM2 embedding is computed once and served from the cache.
+	want := map[string]int64{"frames": 2, "steps": 6, "denoiser_runs": 24, "sam_encoder_runs": 1,
+		"vae_decoder_runs": 2, "vae_encoder_runs": 2, "scene_consts_computed": 1, "sam_cache_hits": 1, "sam_cache_computes": 1}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s = %d, want %d", k, got[k], v)

@@ -3,6 +3,7 @@ package diffusion
 import (
 	"context"
 	"fmt"
+	"github.com/ugcsr/ugcsr/temporal"
 	"image"
 	"math"
 	"math/rand/v2"
@@ -168,7 +169,13 @@ func (b *Backend) newUpscaler(spec sr.Spec) (_ *Upscaler, err error) {
 	for i := range u.batch {
 		u.acc[i] = make([]float32, n)
 	}
-	u.consts = u.computeConsts
+	// Per-scene constants come from the backend's cache, shared by every worker: computed on the
+	// first frame of a segment to arrive, reused by the others.
+	u.consts = func(ctx context.Context, src, cond *frame.Frame) (*sceneConsts, error) {
+		return b.scene.Get(ctx, src, func(ctx context.Context) (*sceneConsts, error) {
+			return u.computeConsts(ctx, src, cond)
+		})
+	}
 	return u, nil
 }
 
@@ -219,7 +226,7 @@ func (u *Upscaler) frame(ctx context.Context, dst, src *frame.Frame) error {
 	if err != nil {
 		return err
 	}
-	rng := noiseStream(u.b.cfg.Seed, u.b.set.noise, src.Index, src.Scene)
+	rng := temporal.NewNoise(u.b.set.noise, u.b.cfg.Seed, src)
 	if err := u.start(ctx, rng); err != nil {
 		return err
 	}
