@@ -25,6 +25,8 @@ import (
 	"github.com/ugcsr/ugcsr/frame"
 	"github.com/ugcsr/ugcsr/sr"
 	"github.com/ugcsr/ugcsr/sr/backends"
+	"github.com/ugcsr/ugcsr/sr/tilereuse"
+	"github.com/ugcsr/ugcsr/temporal"
 )
 
 // Config describes one job. Input, Output and a model are required; everything else has a default.
@@ -51,8 +53,11 @@ type Config struct {
 	// 2*Workers*batch + 2.
 	MaxInFlight int
 
-	// Analyzer marks scene cuts and duplicate frames before frames reach the workers (optional).
-	Analyzer Analyzer
+	// Analyzer marks scene cuts and duplicate frames before frames reach the workers (optional). It
+	// defaults to a temporal.Detector (with Backends.SAMRefresh as its segment age), which also
+	// tells backends which frames share per-scene constants; NoAnalysis turns it off.
+	Analyzer   Analyzer
+	NoAnalysis bool
 
 	// Progress is called about every ProgressInterval and once at the end (optional). It must not
 	// block.
@@ -134,6 +139,17 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 	res.InSize, res.OutSize = in, out
 
+	if cfg.Analyzer == nil && !cfg.NoAnalysis {
+		det := &temporal.Detector{Refresh: cfg.Backends.SAMRefresh}
+		if err := det.Init(); err != nil {
+			return res, err
+		}
+		cfg.Analyzer = det
+	}
+	if seg, ok := cfg.Analyzer.(temporal.Segmenter); ok && cfg.Backends.Segments == nil {
+		cfg.Backends.Segments = seg
+	}
+
 	backend := cfg.Backend
 	if backend == nil {
 		model := cfg.Model
@@ -148,6 +164,16 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 			return res, err
 		}
 		defer backend.Close()
+	}
+	if t := cfg.Backends.ReuseTiles; t > 0 {
+		// Tile reuse compares each frame with the previous one its upscaler saw: one worker.
+		if cfg.Workers > 1 {
+			cfg.Logf("--reuse-tiles runs one backend worker (asked for %d)", cfg.Workers)
+		}
+		cfg.Workers = 1
+		if backend, err = tilereuse.New(backend, tilereuse.Config{Threshold: t, Logf: cfg.Logf}); err != nil {
+			return res, err
+		}
 	}
 	res.Model = backend.Name()
 	workers := cfg.Workers
@@ -191,7 +217,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	// The decoder was opened before the encoder existed; hand it the packet sink now.
 	dec.SetOnPacket(enc.WritePacket)
 
-	r := &runner{cfg: cfg, dec: dec, enc: enc, backend: backend, ups: ups, batch: batch,
+	r := &runner{cfg: cfg, dec: dec, enc: enc, backend: backend, ups: ups, batch: batch, analyzer: cfg.Analyzer,
 		slots: make(chan struct{}, inflight), outPool: frame.NewPool(out.X, out.Y), info: info}
 	stats, err := r.run(ctx)
 	res.Stats = stats
@@ -247,15 +273,16 @@ func OutputSize(in image.Point, scale float64, size image.Point) (image.Point, e
 }
 
 type runner struct {
-	cfg     Config
-	dec     *decode.Decoder
-	enc     *encode.Encoder
-	backend sr.Backend
-	ups     []sr.Upscaler
-	batch   int
-	slots   chan struct{} // one token per frame in flight
-	outPool *frame.Pool
-	info    decode.Info
+	cfg      Config
+	dec      *decode.Decoder
+	enc      *encode.Encoder
+	backend  sr.Backend
+	analyzer Analyzer
+	ups      []sr.Upscaler
+	batch    int
+	slots    chan struct{} // one token per frame in flight
+	outPool  *frame.Pool
+	info     decode.Info
 
 	written atomic.Int64
 	outTime atomic.Int64 // microseconds
@@ -494,8 +521,10 @@ func (r *runner) stats(done bool) Stats {
 		s.ETA = time.Duration(float64(s.Total-s.Frames) / s.FPS * float64(time.Second))
 	}
 	s.Counters = append(s.Counters, Counter{"dup_frames", r.dups.Load()})
-	if c, ok := r.backend.(sr.Counter); ok {
-		c.Counters(func(k string, v int64) { s.Counters = append(s.Counters, Counter{k, v}) })
+	for _, x := range []any{r.analyzer, r.backend} {
+		if c, ok := x.(sr.Counter); ok {
+			c.Counters(func(k string, v int64) { s.Counters = append(s.Counters, Counter{k, v}) })
+		}
 	}
 	return s
 }
