@@ -130,9 +130,8 @@ func (d *Detector) Init() error {
 }
 
 // Analyze implements pipeline.Analyzer: it sets f.Scene to the number of cuts up to and including
-// f and f.Dup when f's pixels equal the previous frame's exactly, and records f's segment. It
-// reads f's pixels and writes nothing else. With an invalid configuration (see Init) it leaves f
-// unmarked.
+// f and f.Dup when f's pixels equal the previous frame's exactly, and records f's segment. It never
+// modifies f's pixels. With an invalid configuration (see Init) it leaves f unmarked.
 func (d *Detector) Analyze(f *frame.Frame) {
 	if !d.inited && d.Init() != nil {
 		return

@@ -32,7 +32,8 @@ import (
 // back to lanczos when ONNX Runtime or the model is missing), UGCSR_MEASURE_FRAMES the number of
 // frames per clip (default 60), UGCSR_MEASURE_DOWN the downscale that makes the low-resolution
 // input from the 1280x720 clip (default 4, so 320x180 in, 1280x720 out against the original) and
-// UGCSR_MEASURE_THRESH the --reuse-tiles thresholds (default "0.01,0.02").
+// UGCSR_MEASURE_THRESH the --reuse-tiles thresholds (default "0.01,0.02"), UGCSR_MEASURE_TILE and
+// UGCSR_MEASURE_MARGIN the tile size and margin (default tilereuse's).
 
 func measuring(t *testing.T) {
 	if os.Getenv("UGCSR_MEASURE") == "" {
@@ -194,16 +195,11 @@ func TestMeasureTileReuse(t *testing.T) {
 			thresholds = append(thresholds, f)
 		}
 	}
-	cfg := tilereuse.Config{Threshold: 1}
-	if v := envInt("UGCSR_MEASURE_TILE", 0); v > 0 {
-		cfg.Tile = v
-	}
-	if v := envInt("UGCSR_MEASURE_MARGIN", 0); v > 0 {
-		cfg.Margin = v
-	}
+	cfg := tilereuse.Config{Threshold: 1, Tile: envInt("UGCSR_MEASURE_TILE", tilereuse.DefaultTile),
+		Margin: envInt("UGCSR_MEASURE_MARGIN", tilereuse.DefaultMargin)}
 	var out strings.Builder
 	fmt.Fprintf(&out, "model %s, %d frames per clip, input 1/%d of 1280x720, %d cores, tile %d margin %d\n\n", model, nframes, down,
-		runtime.NumCPU(), max(cfg.Tile, tilereuse.DefaultTile), max(cfg.Margin, tilereuse.DefaultMargin))
+		runtime.NumCPU(), cfg.Tile, cfg.Margin)
 	fmt.Fprintf(&out, "| clip | threshold | full s/frame | reuse s/frame | speed-up | tiles reused | full frames | PSNR reuse vs full | PSNR full vs HR | PSNR reuse vs HR | loss dB | flicker full | flicker reuse |\n")
 	fmt.Fprintf(&out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, c := range measureClips(t)[:3] {

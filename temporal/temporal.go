@@ -5,7 +5,7 @@
 // seeds stable diffusion noise per scene or per frame (NoiseSeed).
 //
 // Everything here is pure Go and cheap next to any super-resolution model: the Detector reads
-// every pixel of a frame once (about 3 ms for 1280x720 on one core) and keeps one copy of the
+// every pixel of a frame once (about 4 ms for 1280x720 on one core) and keeps one copy of the
 // previous frame for the exact duplicate check.
 package temporal
 

@@ -28,8 +28,10 @@
 // Cost: each Upscaler holds up to 1+MaxWindows inner upscalers (full frame and window sizes), the
 // reference input (12 bytes per input pixel) and the reference output (12 bytes per output pixel).
 // A window of w x h tiles costs (w*Tile+2*Margin)(h*Tile+2*Margin)/(w*h*Tile^2) times its area in
-// the inner backend (2.25x for one 64-pixel tile, 1.56x for 2x2), plus whatever context the inner
-// backend adds itself (Real-ESRGAN reads 10 more pixels on every side).
+// the inner backend (with the defaults 4x for a lone tile, 2.25x for 2x2 tiles, 1.56x for 4x4),
+// plus whatever context the inner backend adds itself (Real-ESRGAN reads 10 more pixels on every
+// side). The defaults (32-pixel tiles, 16 pixels of margin) were the fastest for at most 0.1 dB
+// loss with Real-ESRGAN among 32/64-pixel tiles and 8/16-pixel margins (temporal/MEASUREMENTS.md).
 package tilereuse
 
 import (
@@ -42,7 +44,7 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultTile       = 64
+	DefaultTile       = 32
 	DefaultMargin     = 16
 	DefaultBlock      = 16
 	DefaultFullAbove  = 0.6
@@ -58,7 +60,7 @@ type Config struct {
 	// tile is still reused: --reuse-tiles THRESH. It must be positive; 0.01 to 0.03 suits 8-bit
 	// lossy video (compression noise on static content stays below about 0.01).
 	Threshold float64
-	// Tile is the tile size in input pixels (optional). It defaults to 64.
+	// Tile is the tile size in input pixels (optional). It defaults to 32.
 	Tile int
 	// Margin is the context, in input pixels, upscaled around a changed tile (optional). It defaults
 	// to 16. It should cover the inner model's receptive field for the tile's centre to match a
@@ -126,7 +128,6 @@ type Backend struct {
 	reused    atomic.Int64 // tiles copied from an earlier output
 	computed  atomic.Int64 // tiles upscaled on their own window
 	full      atomic.Int64 // frames upscaled whole
-	windows   atomic.Int64 // window upscalers made
 }
 
 var (

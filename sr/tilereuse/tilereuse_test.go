@@ -101,8 +101,12 @@ type rig struct {
 	spec  sr.Spec
 }
 
+// newRig wraps a counting Lanczos backend; the tests' geometry assumes 64-pixel tiles.
 func newRig(t *testing.T, cfg tilereuse.Config, in, out image.Point) *rig {
 	t.Helper()
+	if cfg.Tile == 0 {
+		cfg.Tile = 64
+	}
 	inner := newCounting(t)
 	b, err := tilereuse.New(inner, cfg)
 	if err != nil {
@@ -355,7 +359,7 @@ func TestConfig(t *testing.T) {
 			t.Errorf("%+v: %v", c, err)
 		}
 	}
-	b, err := tilereuse.New(inner, tilereuse.Config{Threshold: 0.02})
+	b, err := tilereuse.New(inner, tilereuse.Config{Threshold: 0.02, Tile: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,5 +397,52 @@ func TestConfig(t *testing.T) {
 	b.Close()
 	if !inner.closed.Load() {
 		t.Fatal("inner backend not closed")
+	}
+}
+
+// TestDefaultsMatchFullRun: with the default tiles, frames whose changes are scattered patches
+// (away from tile edges, farther than Lanczos' reach) match a full run every frame, while most
+// tiles are reused.
+func TestDefaultsMatchFullRun(t *testing.T) {
+	inner := newCounting(t)
+	b, err := tilereuse.New(inner, tilereuse.Config{Threshold: 0.01})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := sr.Spec{In: image.Pt(320, 192), Out: image.Pt(640, 384)}
+	u, err := b.NewUpscaler(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	ref, _ := classical.New("lanczos")
+	full, _ := ref.NewUpscaler(spec)
+	r := &rig{t: t, inner: inner, b: b, u: u, full: full, spec: spec}
+	rng := rand.New(rand.NewPCG(5, 5))
+	f := smooth(320, 192, 9)
+	for i := range 6 {
+		f = clone(f)
+		f.Index = int64(i)
+		if i > 0 {
+			for range 1 + rng.IntN(4) {
+				x0, y0 := 32*rng.IntN(10)+8+rng.IntN(10), 32*rng.IntN(6)+8+rng.IntN(10)
+				for c := range 3 {
+					p := f.Plane(c)
+					for y := y0; y < y0+6; y++ {
+						for x := x0; x < x0+6; x++ {
+							p[y*320+x] = 1 - p[y*320+x]
+						}
+					}
+				}
+			}
+		}
+		got, want := r.run(f)
+		if d := maxDiff(got, want); d > 1e-5 {
+			t.Fatalf("frame %d: max difference from a full run %g", i, d)
+		}
+	}
+	c := r.counters()
+	if c["full_frames"] != 1 || c["reused_tiles"] < 5*60*2/3 {
+		t.Fatalf("counters %v", c)
 	}
 }

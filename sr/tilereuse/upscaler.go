@@ -121,7 +121,6 @@ func (u *upscaler) window(size image.Point) (*window, error) {
 	if err != nil {
 		return nil, err
 	}
-	u.b.windows.Add(1)
 	w := &window{size: size, up: up}
 	for range max(1, up.BatchSize()) {
 		w.srcs = append(w.srcs, frame.New(spec.In.X, spec.In.Y))
