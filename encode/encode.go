@@ -255,10 +255,12 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in decode.Info) error {
 	if formatFlags(of)&astiav.IOFormatFlags(astiav.IOFormatFlagGlobalheader) != 0 {
 		cc.SetFlags(cc.Flags().Add(astiav.CodecContextFlagGlobalHeader))
 	}
-	e.rgb = isRGB(pf)
+	// Packed rgb24/rgb48le are written in Go with exact rounding; every other format, RGB ones
+	// such as bgr0 or gbrp included, goes through swscale.
+	e.rgb = pf == astiav.PixelFormatRgb24 || pf == astiav.PixelFormatRgb48Le
 	opts := astiav.NewDictionary()
 	defer opts.Free()
-	if !e.rgb {
+	if !isRGB(pf) {
 		cs := outputColorspace(in)
 		opts.Set("colorspace", strconv.Itoa(int(cs.space)), 0)
 		opts.Set("color_primaries", strconv.Itoa(int(cs.primaries)), 0)

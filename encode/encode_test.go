@@ -40,6 +40,8 @@ func TestCodecsAndContainers(t *testing.T) {
 		{"vp9.webm", encode.Options{Bitrate: 500_000}, "vp9", "yuv420p", false},
 		{"av1.mkv", encode.Options{Codec: "libsvtav1", CRF: 40, Preset: "12"}, "av1", "yuv420p", true},
 		{"raw.y4m", encode.Options{}, "rawvideo", "yuv420p", false},
+		{"ffv1-bgr0.mkv", encode.Options{Codec: "ffv1", PixFmt: "bgr0"}, "ffv1", "bgr0", true},
+		{"ffv1-gbrp10.mkv", encode.Options{Codec: "ffv1", PixFmt: "gbrp10le"}, "ffv1", "gbrp10le", true},
 		{"bitrate.mp4", encode.Options{Bitrate: 300_000, Preset: "ultrafast"}, "h264", "yuv420p", true},
 	}
 	for _, c := range cases {
@@ -158,5 +160,36 @@ func TestSubtitlesCopied(t *testing.T) {
 	}
 	if len(p.Packets) != 2 {
 		t.Fatalf("%d subtitle packets, want 2", len(p.Packets))
+	}
+}
+
+// TestRGBFormatsKeepPixels: RGB outputs other than rgb24 (bgr0, gbrp10 in lossless FFV1) hold the
+// frame's pixels, within one 8-bit level.
+func TestRGBFormatsKeepPixels(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.png")
+	mediatest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=64x48", "-frames:v", "1", "-pix_fmt", "rgb24", in)
+	want := mediatest.ReadPNG(t, in)
+	for _, pf := range []string{"bgr0", "gbrp10le"} {
+		out := filepath.Join(dir, pf+".mkv")
+		if _, err := pipeline.Run(context.Background(), pipeline.Config{
+			Input: decode.Options{Input: in}, Output: encode.Options{Output: out, Codec: "ffv1", PixFmt: pf}, Model: "lanczos", Scale: 1,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		back := filepath.Join(dir, pf+".png")
+		mediatest.FFmpeg(t, "-i", out, "-frames:v", "1", "-pix_fmt", "rgb24", back)
+		got := mediatest.ReadPNG(t, back)
+		for y := 0; y < 48; y++ {
+			for x := 0; x < 64; x++ {
+				r1, g1, b1, _ := want.At(x, y).RGBA()
+				r2, g2, b2, _ := got.At(x, y).RGBA()
+				for _, d := range []int{int(r1>>8) - int(r2>>8), int(g1>>8) - int(g2>>8), int(b1>>8) - int(b2>>8)} {
+					if d > 1 || d < -1 {
+						t.Fatalf("%s: pixel %d,%d: %v, want %v", pf, x, y, got.At(x, y), want.At(x, y))
+					}
+				}
+			}
+		}
 	}
 }

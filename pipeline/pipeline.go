@@ -13,6 +13,7 @@ import (
 	"image"
 	"io"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -164,6 +165,10 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 			return res, err
 		}
 		defer backend.Close()
+	}
+	if t := cfg.Backends.ReuseTiles; t > 0 && strings.HasPrefix(backend.Name(), "diffusion") {
+		// Windows are crops: the diffusion model would see (and embed with SAM2) crops, not frames.
+		return res, errors.New("--reuse-tiles does not apply to diffusion models (they need whole frames)")
 	}
 	if t := cfg.Backends.ReuseTiles; t > 0 {
 		// Tile reuse compares each frame with the previous one its upscaler saw: one worker.

@@ -29,7 +29,7 @@ func (d *diffusionFlags) flags() []cli.Flag {
 		&cli.StringFlag{Name: "color-fix", Category: cat, Usage: "adain, wavelet or none", DefaultText: "adain", Destination: &d.colorFix},
 		&cli.StringFlag{Name: "noise", Category: cat, Usage: "per-frame or per-scene (same noise for every frame of a scene)", DefaultText: "per-frame", Destination: &d.noise},
 		&cli.IntFlag{Name: "sam-refresh", Category: cat, Usage: "recompute the SAM2 embedding at least every N frames of a scene", DefaultText: "only at scene cuts", Destination: &d.samRefresh},
-		&cli.Float64Flag{Name: "reuse-tiles", Usage: "reuse the output of input tiles that changed less than this mean absolute difference (0..1) since the previous frame", DefaultText: "off", Destination: &d.reuseTiles},
+		&cli.Float64Flag{Name: "reuse-tiles", Usage: "reuse the output of input tiles whose blocks changed by less than this mean absolute difference (0..1, e.g. 0.02) since their output was computed; not for diffusion", DefaultText: "off", Destination: &d.reuseTiles},
 	}
 }
 
