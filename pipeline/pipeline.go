@@ -56,7 +56,8 @@ type Config struct {
 
 	// Analyzer marks scene cuts and duplicate frames before frames reach the workers (optional). It
 	// defaults to a temporal.Detector (with Backends.SAMRefresh as its segment age), which also
-	// tells backends which frames share per-scene constants; NoAnalysis turns it off.
+	// tells backends which frames share per-scene constants; NoAnalysis turns it off. The classical
+	// resamplers get none: skipping a duplicate saves less than looking for it costs.
 	Analyzer   Analyzer
 	NoAnalysis bool
 
@@ -140,7 +141,11 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 	res.InSize, res.OutSize = in, out
 
-	if cfg.Analyzer == nil && !cfg.NoAnalysis {
+	name := cfg.Model
+	if cfg.Backend != nil {
+		name = cfg.Backend.Name()
+	}
+	if cfg.Analyzer == nil && !cfg.NoAnalysis && !isClassical(name) {
 		det := &temporal.Detector{Refresh: cfg.Backends.SAMRefresh}
 		if err := det.Init(); err != nil {
 			return res, err

@@ -147,6 +147,60 @@ type Resizer struct {
 	inW, inH, outW, outH int
 	hw, vw               weights
 	tmp                  []float32 // outW x inH, one plane
+	hp                   *phases   // horizontal integer upscale, vectorised (nil otherwise)
+}
+
+// phases describes an integer horizontal upscale by r whose interior output x = r*j+p reads
+// in[j+off[p] ...] with the same weights w[p] for every j in [j0, j1): each phase is then a 1-D
+// convolution over contiguous input, which vectorises like the vertical pass.
+type phases struct {
+	r, j0, j1 int
+	off       []int
+	w         [][]float32
+	buf       [][]float32 // per phase, j1-j0 values
+}
+
+// findPhases returns the phase decomposition of ws for an upscale from in to out, or nil.
+func findPhases(ws weights, in, out int) *phases {
+	if out%in != 0 || out/in < 2 || !hasAVX2 {
+		return nil
+	}
+	r := out / in
+	jm := in / 2
+	ph := &phases{r: r, off: make([]int, r), w: make([][]float32, r), buf: make([][]float32, r)}
+	for p := 0; p < r; p++ {
+		x := r*jm + p
+		ph.off[p] = int(ws.start[x]) - jm
+		ph.w[p] = ws.w[x*ws.taps : (x+1)*ws.taps]
+	}
+	same := func(j int) bool {
+		for p := 0; p < r; p++ {
+			x := r*j + p
+			if int(ws.start[x]) != j+ph.off[p] || j+ph.off[p] < 0 || j+ph.off[p]+ws.taps > in {
+				return false
+			}
+			for k, v := range ws.w[x*ws.taps : (x+1)*ws.taps] {
+				if d := v - ph.w[p][k]; d > 1e-6 || d < -1e-6 {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	if !same(jm) {
+		return nil
+	}
+	ph.j0, ph.j1 = jm, jm+1
+	for ph.j0 > 0 && same(ph.j0-1) {
+		ph.j0--
+	}
+	for ph.j1 < in && same(ph.j1) {
+		ph.j1++
+	}
+	for p := range ph.buf {
+		ph.buf[p] = make([]float32, ph.j1-ph.j0)
+	}
+	return ph
 }
 
 // NewResizer prepares a resize from in to out with filter f.
@@ -154,11 +208,13 @@ func NewResizer(f Filter, inW, inH, outW, outH int) (*Resizer, error) {
 	if inW <= 0 || inH <= 0 || outW <= 0 || outH <= 0 {
 		return nil, fmt.Errorf("resample: bad size %dx%d -> %dx%d", inW, inH, outW, outH)
 	}
-	return &Resizer{
+	r := &Resizer{
 		inW: inW, inH: inH, outW: outW, outH: outH,
 		hw: makeWeights(f, inW, outW), vw: makeWeights(f, inH, outH),
 		tmp: make([]float32, outW*inH),
-	}, nil
+	}
+	r.hp = findPhases(r.hw, inW, outW)
+	return r, nil
 }
 
 // Resize writes src resized into dst. Sizes must match the Resizer's.
@@ -188,7 +244,15 @@ func (r *Resizer) horizontal(dst, src []float32) {
 	for y := 0; y < r.inH; y++ {
 		in := src[y*r.inW : (y+1)*r.inW : (y+1)*r.inW]
 		out := dst[y*r.outW : (y+1)*r.outW : (y+1)*r.outW]
+		lo, hi := 0, 0 // outputs [lo, hi) done by the phase path
+		if ph := r.hp; ph != nil {
+			lo, hi = ph.r*ph.j0, ph.r*ph.j1
+			r.horizontalPhases(out, in)
+		}
 		for x := range out {
+			if x >= lo && x < hi {
+				continue
+			}
 			s := int(r.hw.start[x])
 			w := r.hw.w[x*taps : (x+1)*taps : (x+1)*taps]
 			if s+6 <= len(in) && len(w) >= 6 && (len(w) == 6 || w[6] == 0) {
@@ -202,6 +266,41 @@ func (r *Resizer) horizontal(dst, src []float32) {
 				acc += w[k] * v
 			}
 			out[x] = acc
+		}
+	}
+}
+
+// horizontalPhases computes the interior outputs of one row phase by phase, then interleaves them.
+func (r *Resizer) horizontalPhases(out, in []float32) {
+	ph := r.hp
+	n := ph.j1 - ph.j0
+	var rows [16][]float32
+	taps := len(ph.w[0])
+	for p := 0; p < ph.r; p++ {
+		buf := ph.buf[p]
+		for k := 0; k < taps; k++ {
+			rows[k] = in[ph.j0+ph.off[p]+k:]
+		}
+		done := sumRowsSIMD(buf, rows[:taps], ph.w[p], false)
+		for j := done; j < n; j++ {
+			var acc float32
+			for k, wk := range ph.w[p] {
+				acc += wk * rows[k][j]
+			}
+			buf[j] = acc
+		}
+	}
+	if ph.r == 2 {
+		b0, b1 := ph.buf[0], ph.buf[1][:len(ph.buf[0])]
+		o := out[2*ph.j0 : 2*ph.j1]
+		for j, v := range b0 {
+			o[2*j], o[2*j+1] = v, b1[j]
+		}
+		return
+	}
+	for p := 0; p < ph.r; p++ {
+		for j, v := range ph.buf[p] {
+			out[ph.r*(ph.j0+j)+p] = v
 		}
 	}
 }
@@ -240,10 +339,17 @@ func (r *Resizer) vertical(dst, src []float32) {
 		}
 		if flushed {
 			accumulate(out, rows[:n], ws[:n])
-		} else {
-			sum(out, rows[:n], ws[:n])
+			clamp(out)
+			continue
 		}
-		clamp(out)
+		done := sumRowsSIMD(out, rows[:n], ws[:n], true)
+		if done < len(out) {
+			for k := range rows[:n] {
+				rows[k] = rows[k][done:]
+			}
+			sum(out[done:], rows[:n], ws[:n])
+			clamp(out[done:])
+		}
 	}
 }
 
