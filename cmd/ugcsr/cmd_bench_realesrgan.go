@@ -93,10 +93,12 @@ func benchRealESRGAN(ctx context.Context, w io.Writer, ncnnBin, vkshim string, r
 		ref := "n/a"
 		speedup := "n/a"
 		if overhead < 0 {
-			overhead, _ = timeNCNN(ctx, ncnnBin, vkshim, tmp, image.Pt(16, 16), 1)
+			if overhead, err = timeNCNN(ctx, ncnnBin, vkshim, tmp, image.Pt(32, 32), 1); err != nil {
+				overhead = 0
+			}
 		}
 		if rt, err := timeNCNN(ctx, ncnnBin, vkshim, tmp, sz, 1); err == nil {
-			rt -= max(overhead, 0) // process start, Vulkan init and model load, timed on a 16x16 image
+			rt -= max(overhead, 0) // process start, Vulkan init and model load, timed on a 32x32 image
 			ref = fmt.Sprintf("%.0f", ms(rt))
 			speedup = fmt.Sprintf("%.1fx", rt.Seconds()/t.Seconds())
 		} else {
@@ -105,7 +107,7 @@ func benchRealESRGAN(ctx context.Context, w io.Writer, ncnnBin, vkshim string, r
 		fmt.Fprintf(w, "| %dx%d | %.0f | %.1f | %.0f%% | %s | %s |\n", sz.X, sz.Y, ms(t), gflops, 100*gflops/peak, ref, speedup)
 	}
 	fmt.Fprintf(w, "\nncnn reference: upscayl-bin -n realesrgan-x4fast -s 4 -t <size>, lavapipe (Mesa CPU Vulkan) with VK_KHR_8bit_storage hidden;\n")
-	fmt.Fprintf(w, "its time is one image's wall time minus that of a 16x16 image (%.0f ms: start, Vulkan init, model load).\n", ms(overhead))
+	fmt.Fprintf(w, "its time is one image's wall time minus that of a 32x32 image (%.0f ms: start, Vulkan init, model load).\n", ms(overhead))
 	return nil
 }
 
