@@ -2,9 +2,7 @@ package pipeline_test
 
 import (
 	"context"
-	"errors"
 	"image"
-	"io"
 	"math"
 	"path/filepath"
 	"sync"
@@ -12,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ugcsr/ugcsr/decode"
 	"github.com/ugcsr/ugcsr/encode"
 	"github.com/ugcsr/ugcsr/frame"
 	"github.com/ugcsr/ugcsr/internal/mediatest"
@@ -208,7 +205,7 @@ func TestTileReuseInPipeline(t *testing.T) {
 	if got.Frames != 20 || full.Frames != 20 || c["reused_tiles"] < 20*15/2 || c["full_frames"] < 1 {
 		t.Fatalf("frames %d/%d, counters %v", got.Frames, full.Frames, c)
 	}
-	a, b := readAll(t, filepath.Join(dir, "full.mkv")), readAll(t, filepath.Join(dir, "reuse.mkv"))
+	a, b := mediatest.DecodeFrames(t, filepath.Join(dir, "full.mkv"), 0), mediatest.DecodeFrames(t, filepath.Join(dir, "reuse.mkv"), 0)
 	if len(a) != 20 || len(b) != 20 {
 		t.Fatalf("decoded %d and %d frames", len(a), len(b))
 	}
@@ -221,28 +218,4 @@ func TestTileReuseInPipeline(t *testing.T) {
 		}
 	}
 	t.Logf("worst frame: %.1f dB against a full run", worst)
-}
-
-func readAll(t *testing.T, path string) []*frame.Frame {
-	t.Helper()
-	ctx := context.Background()
-	dec, err := decode.Open(ctx, decode.Options{Input: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.Close()
-	var out []*frame.Frame
-	for {
-		f, err := dec.Read(ctx)
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := frame.New(f.W, f.H)
-		copy(c.Pix, f.Pix)
-		f.Release()
-		out = append(out, c)
-	}
 }

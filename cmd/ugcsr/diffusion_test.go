@@ -1,13 +1,9 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"io"
 	"path/filepath"
 	"testing"
 
-	"github.com/ugcsr/ugcsr/decode"
 	"github.com/ugcsr/ugcsr/frame"
 	"github.com/ugcsr/ugcsr/internal/mediatest"
 )
@@ -51,28 +47,7 @@ func TestDiffusionOracleVideo(t *testing.T) {
 // meanPSNR decodes the first n frames of two videos and averages their PSNR.
 func meanPSNR(t *testing.T, a, b string, n int) float64 {
 	t.Helper()
-	read := func(p string) []*frame.Frame {
-		d, err := decode.Open(context.Background(), decode.Options{Input: p, MaxFrames: int64(n)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer d.Close()
-		var fs []*frame.Frame
-		for {
-			f, err := d.Read(context.Background())
-			if errors.Is(err, io.EOF) {
-				return fs
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := frame.New(f.W, f.H)
-			copy(c.Pix, f.Pix)
-			f.Release()
-			fs = append(fs, c)
-		}
-	}
-	fa, fb := read(a), read(b)
+	fa, fb := mediatest.DecodeFrames(t, a, int64(n)), mediatest.DecodeFrames(t, b, int64(n))
 	if len(fa) != len(fb) || len(fa) == 0 {
 		t.Fatalf("%d vs %d frames", len(fa), len(fb))
 	}

@@ -92,16 +92,7 @@ func goldenDir(t testing.TB) string {
 
 func loadPNG(t testing.TB, path string) *frame.Frame {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return frame.FromImage(img)
+	return frame.FromImage(mediatest.ReadPNG(t, path))
 }
 
 func savePNG(t testing.TB, path string, f *frame.Frame) {
