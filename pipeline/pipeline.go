@@ -419,12 +419,13 @@ func (r *runner) work(ctx context.Context, u sr.Upscaler, jobs <-chan item, resu
 			dst = append(dst, pending[i].dst)
 		}
 		if err := u.Upscale(ctx, dst, src); err != nil {
-			for _, it := range pending {
+			err = fmt.Errorf("%s: frame %d: %w", r.backend.Name(), pending[0].src.Index, err)
+			for _, it := range pending { // released frames go back to the decoder: touch them no more
 				it.src.Release()
 				it.dst.Release()
 			}
 			releaseRest(jobs)
-			return fmt.Errorf("%s: frame %d: %w", r.backend.Name(), pending[0].src.Index, err)
+			return err
 		}
 		for _, it := range pending {
 			select {
