@@ -1,6 +1,7 @@
 package ncnn
 
 import (
+	srort "github.com/ugcsr/ugcsr/sr/ort"
 	"image"
 	"image/png"
 	"math"
@@ -35,23 +36,11 @@ func testGolden(t testing.TB, name string) string {
 	return p
 }
 
-// withORT initializes ONNX Runtime for one test, or skips it. The library comes from
-// $UGCSR_ORT_LIB, else ~/.cache/ugcsr/ort/libonnxruntime.so.1.
+// withORT loads ONNX Runtime once for the test binary the way the CLI does (sr/ort: $UGCSR_ORT_LIB,
+// then the cache), skipping the test without it, or failing it when $UGCSR_REQUIRE_ORT=1.
 func withORT(t testing.TB) {
 	t.Helper()
-	p := os.Getenv("UGCSR_ORT_LIB")
-	if p == "" {
-		home, _ := os.UserHomeDir()
-		p = filepath.Join(home, ".cache", "ugcsr", "ort", "libonnxruntime.so.1")
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("ONNX Runtime not found (set UGCSR_ORT_LIB): %v", err)
-	}
-	ort.SetSharedLibraryPath(p)
-	if err := ort.InitializeEnvironment(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ort.DestroyEnvironment() })
+	srort.TestLoad(t)
 }
 
 // runONNX runs model on one NCHW float input and returns the output and its shape.

@@ -1,36 +1,17 @@
 package onnx
 
 import (
+	srort "github.com/ugcsr/ugcsr/sr/ort"
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
 	ort "github.com/yalue/onnxruntime_go"
 )
 
-// ortLib returns the ONNX Runtime shared library to test with, or skips the test.
-func ortLib(t *testing.T) string {
-	t.Helper()
-	p := os.Getenv("UGCSR_ORT_LIB")
-	if p == "" {
-		home, _ := os.UserHomeDir()
-		p = filepath.Join(home, ".cache", "ugcsr", "ort", "libonnxruntime.so.1")
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("ONNX Runtime not found (set UGCSR_ORT_LIB): %v", err)
-	}
-	return p
-}
-
 // TestOnnxRuntimeAccepts runs a small graph in ONNX Runtime: a 1x1 Conv with bias, a Constant built
 // with AttrTensor, Mul and Max (a leaky ReLU), and an fp16 initializer cast to float and added.
 func TestOnnxRuntimeAccepts(t *testing.T) {
-	ort.SetSharedLibraryPath(ortLib(t))
-	if err := ort.InitializeEnvironment(); err != nil {
-		t.Fatal(err)
-	}
-	defer ort.DestroyEnvironment()
+	srort.TestLoad(t) // $UGCSR_ORT_LIB or the cache; a failure, not a skip, when $UGCSR_REQUIRE_ORT=1
 
 	g := NewGraph("smoke")
 	g.Input("x", Float, 1, 2, -1, -1)
