@@ -12,7 +12,7 @@ package encode
 
 struct SwsContext *ugcsr_sws_from_float(int w, int h, int fmt, int colorspace, int full_range) {
 	struct SwsContext *c = sws_getContext(w, h, AV_PIX_FMT_GBRPF32LE, w, h, fmt,
-		SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP, NULL, NULL, NULL);
+		SWS_AREA | SWS_ACCURATE_RND, NULL, NULL, NULL);
 	if (!c) return NULL;
 	int *inv, src_range, *tbl, dst_range, bri, con, sat;
 	if (sws_getColorspaceDetails(c, &inv, &src_range, &tbl, &dst_range, &bri, &con, &sat) >= 0) {
