@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/ugcsr/ugcsr/decode"
@@ -42,24 +43,12 @@ func analyze(t *testing.T, path string, d *temporal.Detector) []mark {
 		}
 		before := append([]float32(nil), f.Pix...)
 		d.Analyze(f)
-		if f.Index%50 == 0 && !equal(before, f.Pix) {
+		if f.Index%50 == 0 && !slices.Equal(before, f.Pix) {
 			t.Fatalf("frame %d: Analyze modified the pixels", f.Index)
 		}
 		marks = append(marks, mark{scene: f.Scene, dup: f.Dup, seg: d.Segment(f)})
 		f.Release()
 	}
-}
-
-func equal(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // joinedClip makes 60 frames of 01_dog followed by 60 frames of 02_cups, re-encoded at 640x360:

@@ -2,6 +2,7 @@ package temporal
 
 import (
 	"math"
+	"slices"
 
 	"github.com/ugcsr/ugcsr/frame"
 )
@@ -89,7 +90,7 @@ func (t *Thumb) compute(f *frame.Frame, prev []float32, same *bool, sc *thumbScr
 		}
 		if prev != nil && len(prev) == len(f.Pix) {
 			pr, pg, pb := prev[o:o+f.W], prev[n+o:n+o+f.W], prev[2*n+o:2*n+o+f.W]
-			eq = eq && equalRow(pr, rr) && equalRow(pg, gg) && equalRow(pb, bb)
+			eq = eq && slices.Equal(pr, rr) && slices.Equal(pg, gg) && slices.Equal(pb, bb)
 			copy(pr, rr)
 			copy(pg, gg)
 			copy(pb, bb)
@@ -114,18 +115,6 @@ func grow[T any](s []T, n int) []T {
 		return make([]T, n)
 	}
 	return s[:n]
-}
-
-func equalRow(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // HistDistance returns half the L1 distance between the luma histograms of a and b: 0 for equal
