@@ -54,10 +54,6 @@ static int ugcsr_pix_fmt_rgb(int fmt) {
 	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
 	return d && (d->flags & AV_PIX_FMT_FLAG_RGB);
 }
-static int ugcsr_pix_fmt_depth(int fmt) {
-	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
-	return d ? d->comp[0].depth : 0;
-}
 */
 import "C"
 
@@ -118,8 +114,6 @@ func deleteFormatMeta(fc *astiav.FormatContext, key string) {
 }
 
 func isRGB(p astiav.PixelFormat) bool { return C.ugcsr_pix_fmt_rgb(C.int(p)) != 0 }
-
-func bitDepth(p astiav.PixelFormat) int { return int(C.ugcsr_pix_fmt_depth(C.int(p))) }
 
 func makeWritable(f *astiav.Frame) error {
 	if ret := C.ugcsr_make_writable((*C.AVFrame)(f.UnsafePointer())); ret < 0 {
