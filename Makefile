@@ -1,5 +1,5 @@
 # Convenience targets; the README's two commands are scripts/demo.sh and scripts/test.sh.
-.PHONY: setup build test demo bench fuzz
+.PHONY: setup build test demo bench fuzz mutants
 setup:
 	./scripts/setup.sh
 build:
@@ -12,3 +12,5 @@ bench: build
 	./scripts/bench.sh
 fuzz:
 	go test -run=NONE -fuzz=FuzzParseParam -fuzztime=60s ./sr/ncnn/
+mutants:
+	./scripts/mutants.sh
