@@ -163,7 +163,7 @@ func benchDiffusionCommand() *cli.Command {
 			&cli.StringFlag{Name: "device", Value: "auto", Destination: &device},
 			&cli.IntFlag{Name: "tile", Value: 64, Usage: "latent tile side (64 = a 512x512 frame, 96 = the method's window)", Destination: &tile},
 			&cli.IntFlag{Name: "runs", Value: 5, Destination: &runs},
-			&cli.Float64Flag{Name: "guidance", Usage: "guidance scale (> 1: batch 2)", DefaultText: "8.5", Destination: &guidance},
+			&cli.Float64Flag{Name: "guidance", Usage: "guidance scale (> 1: batch 2)", DefaultText: "8.5 (the wild preset's)", Destination: &guidance},
 		},
 		Action: func(c *cli.Context) error {
 			dir, ok := strings.CutPrefix(model, backends.DiffusionPrefix)

@@ -32,6 +32,7 @@ type Options struct {
 	CacheDir string
 
 	// Diffusion settings (optional); see package sr/diffusion for their defaults.
+	Preset     string
 	Steps      int
 	Guidance   float64
 	Sampler    string

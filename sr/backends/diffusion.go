@@ -35,6 +35,7 @@ func DiffusionConfig(o Options) diffusion.Config {
 		ORTLib:     o.ORTLib,
 		CacheDir:   o.CacheDir,
 		Threads:    o.Threads,
+		Preset:     diffusion.Preset(o.Preset),
 		Steps:      o.Steps,
 		Guidance:   o.Guidance,
 		Sampler:    o.Sampler,

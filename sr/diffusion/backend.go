@@ -20,13 +20,14 @@ type Backend struct {
 	cfg Config
 	set settings
 
-	sched    *schedule
-	neg, pos []float32 // precomputed text contexts, L*E each
-	textL    int
-	textE    int
-	tok      *tokenizer
-	tags     []string
-	thr      []float32
+	sched *schedule
+	neg   []float32            // precomputed text contexts, L*E each
+	pos   map[Preset][]float32 // precomputed positive contexts per preset
+	textL int
+	textE int
+	tok   *tokenizer
+	tags  []string
+	thr   []float32
 
 	open runnerOpener
 
@@ -132,10 +133,13 @@ func newBackend(m *Manifest, cfg Config) (*Backend, error) {
 	if b.neg, err = m.readTensorFile(m.Embeddings["negative"]); err != nil {
 		return nil, fmt.Errorf("%w: embeddings: %w", ErrBundle, err)
 	}
-	if b.pos, err = m.readTensorFile(m.Embeddings["positive"]); err != nil {
-		return nil, fmt.Errorf("%w: embeddings: %w", ErrBundle, err)
+	b.pos = map[Preset][]float32{}
+	for _, p := range Presets {
+		if b.pos[p], err = m.readTensorFile(m.Embeddings[PositiveKey(p)]); err != nil {
+			return nil, fmt.Errorf("%w: embeddings: %w", ErrBundle, err)
+		}
 	}
-	b.textL, b.textE = m.Embeddings["positive"].Shape[1], m.Embeddings["positive"].Shape[2]
+	b.textL, b.textE = m.Embeddings["negative"].Shape[1], m.Embeddings["negative"].Shape[2]
 	if m.Has(GraphTextEncoder) {
 		if b.tok, err = loadTokenizer(m); err != nil {
 			return nil, err

@@ -30,15 +30,71 @@ package diffusion
 import (
 	"errors"
 	"fmt"
-	"github.com/ugcsr/ugcsr/temporal"
+	"image"
+	"math"
 	"runtime"
+
+	"github.com/ugcsr/ugcsr/temporal"
 )
 
-// Defaults of Config.
+// DefaultSteps is the number of sampler steps of the published runs.
+const DefaultSteps = 50
+
+// Preset names a track of the published runs (run.sh): its guidance scale and the prompt added to
+// "<tags>, <user prompt>,".
+type Preset string
+
+// The published runs' tracks.
 const (
-	DefaultSteps    = 50
-	DefaultGuidance = 8.5 // the wild (UGC) track's scale
+	// PresetWild is the UGC track: restoration at the same size, guidance 8.5.
+	PresetWild Preset = "wild"
+	// PresetSynthetic is the x4 track (the one trained for upscaling): guidance 0.9, which turns
+	// classifier-free guidance off.
+	PresetSynthetic Preset = "synthetic"
 )
+
+// Presets lists the presets in a fixed order.
+var Presets = []Preset{PresetWild, PresetSynthetic}
+
+// Guidance returns the preset's classifier-free guidance scale.
+func (p Preset) Guidance() float64 {
+	if p == PresetSynthetic {
+		return 0.9
+	}
+	return 8.5
+}
+
+// AddedPrompt returns the prompt the published run appends for the preset (--added_prompt).
+func (p Preset) AddedPrompt() string {
+	if p == PresetSynthetic {
+		return "clean, high-resolution, 8k"
+	}
+	return "clean, high-resolution, 8k, ultra-detailed, ultra-realistic"
+}
+
+// NegativePrompt is the method's negative prompt (both tracks).
+const NegativePrompt = "dotted, noise, blur, lowres, smooth"
+
+// ParsePreset parses a preset name; "" is the automatic choice (see Config.Preset).
+func ParsePreset(s string) (Preset, error) {
+	switch p := Preset(s); p {
+	case "", PresetWild, PresetSynthetic:
+		return p, nil
+	}
+	return "", fmt.Errorf("diffusion: unknown preset %q (want wild or synthetic)", s)
+}
+
+// presetFor resolves the automatic preset for a frame geometry: wild when the output has the
+// input's size, synthetic for any other scale.
+func presetFor(p Preset, in, out image.Point) Preset {
+	if p != "" {
+		return p
+	}
+	if in == out {
+		return PresetWild
+	}
+	return PresetSynthetic
+}
 
 // Sampler names.
 const (
@@ -70,13 +126,17 @@ type Config struct {
 
 	// Steps is the number of sampler steps (optional). It defaults to 50.
 	Steps int
-	// Guidance is the classifier-free guidance scale (optional). It defaults to 8.5; a value <= 1
-	// (e.g. 1) turns guidance off: batch 1, positive prompt only.
+	// Preset is wild or synthetic (optional): the published track whose guidance and added prompt
+	// are used. It defaults to wild when the output size equals the input size and synthetic at
+	// any other scale.
+	Preset Preset
+	// Guidance is the classifier-free guidance scale (optional). It defaults to the preset's
+	// (8.5 wild, 0.9 synthetic); a value <= 1 turns guidance off: batch 1, positive prompt only.
 	Guidance float64
 	// Sampler is ddpm or ddim (optional). It defaults to ddpm.
 	Sampler string
-	// StartPoint is lr or noise (optional). It defaults to lr when the bundle has a VAE encoder,
-	// else noise.
+	// StartPoint is noise or lr (optional). It defaults to noise, what both published runs pass
+	// (lr, the script's argparse default, needs a VAE encoder).
 	StartPoint string
 	// Seed seeds the noise (optional). Equal seeds give equal output.
 	Seed int64
@@ -104,7 +164,8 @@ type Config struct {
 // settings is a finalized Config.
 type settings struct {
 	steps    int
-	guidance float64
+	preset   Preset  // "" until an upscaler resolves it from its geometry
+	guidance float64 // 0: the preset's
 	ddim     bool
 	startLR  bool
 	colorFix ColorFix
@@ -126,9 +187,13 @@ func (c *Config) finalize(hasEncoder bool) (settings, error) {
 	if _, _, err := timesteps(s.steps); err != nil {
 		return s, err
 	}
+	var err error
+	if s.preset, err = ParsePreset(string(c.Preset)); err != nil {
+		return s, err
+	}
 	s.guidance = c.Guidance
-	if s.guidance == 0 {
-		s.guidance = DefaultGuidance
+	if math.IsNaN(s.guidance) || math.IsInf(s.guidance, 0) || s.guidance < 0 {
+		return s, fmt.Errorf("diffusion: guidance %v (want a finite scale >= 0)", c.Guidance)
 	}
 	switch c.Sampler {
 	case "", SamplerDDPM:
@@ -138,18 +203,15 @@ func (c *Config) finalize(hasEncoder bool) (settings, error) {
 		return s, fmt.Errorf("diffusion: unknown sampler %q (want ddpm or ddim)", c.Sampler)
 	}
 	switch c.StartPoint {
-	case "":
-		s.startLR = hasEncoder
+	case "", StartNoise:
 	case StartLR:
 		if !hasEncoder {
 			return s, fmt.Errorf("diffusion: start point lr needs a VAE encoder, and this bundle has none (use noise)")
 		}
 		s.startLR = true
-	case StartNoise:
 	default:
 		return s, fmt.Errorf("diffusion: unknown start point %q (want lr or noise)", c.StartPoint)
 	}
-	var err error
 	if s.colorFix, err = parseColorFix(c.ColorFix); err != nil {
 		return s, err
 	}
@@ -157,6 +219,16 @@ func (c *Config) finalize(hasEncoder bool) (settings, error) {
 		return s, fmt.Errorf("diffusion: %w", err)
 	}
 	return s, nil
+}
+
+// forGeometry returns the settings of an upscaler for frames of size in -> out: the preset
+// resolved and the guidance scale filled from it unless it was given.
+func (s settings) forGeometry(in, out image.Point) settings {
+	s.preset = presetFor(s.preset, in, out)
+	if s.guidance == 0 {
+		s.guidance = s.preset.Guidance()
+	}
+	return s
 }
 
 // cfg reports whether classifier-free guidance is on (batch 2).

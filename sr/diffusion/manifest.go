@@ -90,7 +90,9 @@ type Manifest struct {
 	Prompt PromptSpec `json:"prompt"`
 	// Graphs maps a role (GraphSAM, GraphDenoiser, ...) to its ONNX file and signature.
 	Graphs map[string]*GraphSpec `json:"graphs"`
-	// Embeddings holds the precomputed text contexts "negative" and "positive" (required).
+	// Embeddings holds the precomputed text contexts (required): "negative" and, for each preset,
+	// its positive prompt ", ," + the preset's added prompt (no tags, no user prompt) under
+	// PositiveKey(preset).
 	Embeddings map[string]*TensorFile `json:"embeddings"`
 	// Tokenizer is the CLIP BPE tokenizer of the text encoder (optional).
 	Tokenizer *TokenizerSpec `json:"tokenizer,omitempty"`
@@ -123,8 +125,9 @@ var DefaultScheduler = SchedulerSpec{
 
 // PromptSpec holds the prompt texts of the method.
 type PromptSpec struct {
-	// Added is appended to "<tags>, <user prompt>," (e.g. "clean, high-resolution, 8k, ...").
-	Added string `json:"added"`
+	// Added maps each preset to the prompt appended to "<tags>, <user prompt>," (see
+	// Preset.AddedPrompt for the published runs').
+	Added map[Preset]string `json:"added"`
 	// Negative is the negative prompt ("dotted, noise, blur, lowres, smooth").
 	Negative string `json:"negative"`
 }
@@ -198,6 +201,19 @@ func shapeString(s []Dim) string {
 		}
 	}
 	return "[" + strings.Join(parts, ",") + "]"
+}
+
+// PositiveKey names the precomputed positive text context of a preset in Manifest.Embeddings.
+func PositiveKey(p Preset) string { return "positive_" + string(p) }
+
+// embeddingKeys lists the embeddings every bundle has: "negative" first, then each preset's
+// positive context.
+func embeddingKeys() []string {
+	keys := []string{"negative"}
+	for _, p := range Presets {
+		keys = append(keys, PositiveKey(p))
+	}
+	return keys
 }
 
 // TensorFile is a raw little-endian tensor (float32, or float16 bits) in a file of its own.
@@ -365,7 +381,7 @@ func (m *Manifest) check() []string {
 			}
 		}
 	}
-	for _, k := range []string{"negative", "positive"} {
+	for _, k := range embeddingKeys() {
 		e := m.Embeddings[k]
 		if e == nil {
 			bad("embeddings: %s missing", k)
@@ -409,13 +425,15 @@ func (m *Manifest) checkAgreement() []string {
 	if enc := m.Graphs[GraphVAEEncoder]; enc != nil {
 		agree("vae_encoder latent channels vs latent_channels", enc.io("latent", true).dim(1), c)
 	}
-	neg, pos := m.Embeddings["negative"], m.Embeddings["positive"]
-	if neg.Shape[1] != pos.Shape[1] || neg.Shape[2] != pos.Shape[2] {
-		bad("embeddings: negative %v vs positive %v", neg.Shape, pos.Shape)
+	neg := m.Embeddings["negative"]
+	for _, k := range embeddingKeys()[1:] {
+		if pos := m.Embeddings[k]; neg.Shape[1] != pos.Shape[1] || neg.Shape[2] != pos.Shape[2] {
+			bad("embeddings: negative %v vs %s %v", neg.Shape, k, pos.Shape)
+		}
 	}
 	text := den.io("text", false)
-	agree("denoiser text length vs embeddings", text.dim(1), int64(pos.Shape[1]))
-	agree("denoiser text width vs embeddings", text.dim(2), int64(pos.Shape[2]))
+	agree("denoiser text length vs embeddings", text.dim(1), int64(neg.Shape[1]))
+	agree("denoiser text width vs embeddings", text.dim(2), int64(neg.Shape[2]))
 	sam := m.Graphs[GraphSAM]
 	img := sam.io("image", false)
 	if img.dim(2) <= 0 || img.dim(3) <= 0 {
@@ -435,8 +453,13 @@ func (m *Manifest) checkAgreement() []string {
 			bad("text_encoder needs a tokenizer")
 		}
 		h := te.io("hidden", true)
-		agree("text_encoder length vs embeddings", h.dim(1), int64(pos.Shape[1]))
-		agree("text_encoder width vs embeddings", h.dim(2), int64(pos.Shape[2]))
+		agree("text_encoder length vs embeddings", h.dim(1), int64(neg.Shape[1]))
+		agree("text_encoder width vs embeddings", h.dim(2), int64(neg.Shape[2]))
+		for _, p := range Presets {
+			if _, ok := m.Prompt.Added[p]; !ok {
+				bad("prompt: added: %s missing (a text encoder needs each preset's added prompt)", p)
+			}
+		}
 	}
 	if m.Tokenizer != nil {
 		for _, f := range []string{m.Tokenizer.Vocab, m.Tokenizer.Merges} {
@@ -444,8 +467,8 @@ func (m *Manifest) checkAgreement() []string {
 				bad("tokenizer: %v", err)
 			}
 		}
-		if m.Tokenizer.MaxLength != pos.Shape[1] {
-			bad("tokenizer max_length %d vs embeddings length %d", m.Tokenizer.MaxLength, pos.Shape[1])
+		if m.Tokenizer.MaxLength != neg.Shape[1] {
+			bad("tokenizer max_length %d vs embeddings length %d", m.Tokenizer.MaxLength, neg.Shape[1])
 		}
 	}
 	if tg := m.Graphs[GraphTagger]; tg != nil {

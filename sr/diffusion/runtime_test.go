@@ -222,7 +222,7 @@ func TestSamplerFault(t *testing.T) {
 }
 
 func TestCounters(t *testing.T) {
-	b := goBackend(t, Config{Steps: 3, Seed: 1})
+	b := goBackend(t, Config{Steps: 3, Seed: 1, StartPoint: StartLR})
 	u := newTestUpscaler(t, b, 1024, 776) // 4 tiles
 	src := testFrame(1024, 776, 2)
 	run1(t, u, src)
@@ -247,7 +247,8 @@ func TestConfigErrors(t *testing.T) {
 	if _, err := newBackend(m, Config{Prompt: "a cat"}); !errors.Is(err, ErrPrompt) {
 		t.Errorf("prompt without a text encoder: %v", err)
 	}
-	for _, c := range []Config{{Sampler: "euler"}, {StartPoint: "x"}, {ColorFix: "x"}, {Noise: "x"}, {Steps: 1001}} {
+	for _, c := range []Config{{Sampler: "euler"}, {StartPoint: "x"}, {ColorFix: "x"}, {Noise: "x"}, {Steps: 1001},
+		{Preset: "x"}, {Guidance: -1}, {Guidance: math.NaN()}, {Guidance: math.Inf(1)}} {
 		if _, err := newBackend(m, c); err == nil {
 			t.Errorf("%+v accepted", c)
 		}
@@ -262,5 +263,9 @@ func TestConfigErrors(t *testing.T) {
 	b, err := newBackend(m2, Config{})
 	if err != nil || b.set.startLR {
 		t.Errorf("no encoder: default start point lr (%v)", err)
+	}
+	// The published runs start from noise, also when the bundle has an encoder.
+	if b, err := newBackend(m, Config{}); err != nil || b.set.startLR {
+		t.Errorf("with an encoder: default start point lr (%v)", err)
 	}
 }

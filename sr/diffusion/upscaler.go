@@ -11,6 +11,7 @@ import (
 
 	"github.com/ugcsr/ugcsr/frame"
 	"github.com/ugcsr/ugcsr/sr"
+	"github.com/ugcsr/ugcsr/sr/onnx"
 	"github.com/ugcsr/ugcsr/sr/resample"
 )
 
@@ -20,6 +21,7 @@ import (
 // size (3 planes each), and about 4 + 2*batch latents (C x h x w float32).
 type Upscaler struct {
 	b    *Backend
+	set  settings // the backend's, with the preset resolved for this geometry
 	spec sr.Spec
 	geo  geometry
 	plan *blendPlan
@@ -43,6 +45,7 @@ type Upscaler struct {
 
 	c, h, w  int
 	batch    int
+	halfX    bool      // the latent is kept in fp16 between steps (the denoiser takes fp16 samples)
 	x, eps   []float32 // latent, guided noise prediction
 	acc      [2][]float32
 	z        []float32
@@ -82,19 +85,22 @@ func (b *Backend) newUpscaler(spec sr.Spec) (_ *Upscaler, err error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &Upscaler{b: b, spec: spec, geo: geo, c: b.m.LatentChannels, batch: 1}
+	u := &Upscaler{b: b, set: b.set.forGeometry(spec.In, spec.Out), spec: spec, geo: geo, c: b.m.LatentChannels, batch: 1}
 	defer func() {
 		if err != nil {
 			u.Close()
 		}
 	}()
 	u.h, u.w = geo.latent()
+	// The reference's latents follow its prompt embeddings' dtype, fp16 with an fp16 UNet: the
+	// start latent and every step's result are stored in fp16.
+	u.halfX = b.m.Graphs[GraphDenoiser].io("sample", false).DType == "float16"
 	u.plan = newBlendPlan(u.h, u.w)
-	if b.set.cfg() {
+	if u.set.cfg() {
 		u.batch = 2
 	}
 	var ratio int
-	if u.ts, ratio, err = timesteps(b.set.steps); err != nil {
+	if u.ts, ratio, err = timesteps(u.set.steps); err != nil {
 		return nil, err
 	}
 	for _, t := range u.ts {
@@ -117,7 +123,7 @@ func (b *Backend) newUpscaler(spec sr.Spec) (_ *Upscaler, err error) {
 	if u.dec, err = open(GraphVAEDecoder, &b.n.vaeDec); err != nil {
 		return nil, err
 	}
-	if b.set.startLR {
+	if u.set.startLR {
 		if u.enc, err = open(GraphVAEEncoder, &b.n.vaeEnc); err != nil {
 			return nil, err
 		}
@@ -226,16 +232,17 @@ func (u *Upscaler) frame(ctx context.Context, dst, src *frame.Frame) error {
 	if err != nil {
 		return err
 	}
-	rng := temporal.NewNoise(u.b.set.noise, u.b.cfg.Seed, src)
+	rng := temporal.NewNoise(u.set.noise, u.b.cfg.Seed, src)
 	if err := u.start(ctx, rng); err != nil {
 		return err
 	}
+	u.storeLatent()
 	for i, t := range u.ts {
 		if err := u.predict(ctx, t, sc); err != nil {
 			return err
 		}
 		var c stepCoeffs
-		if u.b.set.ddim {
+		if u.set.ddim {
 			c = ddimCoeffs(u.b.sched, t, u.prev[i])
 		} else {
 			c = ddpmCoeffs(u.b.sched, t, u.prev[i])
@@ -249,6 +256,7 @@ func (u *Upscaler) frame(ctx context.Context, dst, src *frame.Frame) error {
 			z = u.z
 		}
 		c.apply(u.x, u.eps, z)
+		u.storeLatent()
 		u.b.n.steps.Add(1)
 		if u.hooks != nil && u.hooks.afterStep != nil {
 			u.hooks.afterStep(i, t, u.x)
@@ -257,7 +265,7 @@ func (u *Upscaler) frame(ctx context.Context, dst, src *frame.Frame) error {
 	if err := u.decode(ctx); err != nil {
 		return err
 	}
-	colorFix(u.b.set.colorFix, u.img.Pix, u.cond.Pix, u.img.W, u.img.H)
+	colorFix(u.set.colorFix, u.img.Pix, u.cond.Pix, u.img.W, u.img.H)
 	if u.toOut != nil {
 		if err := u.toOut.Resize(dst, u.img); err != nil {
 			return err
@@ -267,6 +275,17 @@ func (u *Upscaler) frame(ctx context.Context, dst, src *frame.Frame) error {
 	}
 	u.b.n.frames.Add(1)
 	return nil
+}
+
+// storeLatent rounds the latent to the precision it is kept in between steps (fp16 when the
+// denoiser takes fp16, as the reference keeps it; else float32, a no-op).
+func (u *Upscaler) storeLatent() {
+	if !u.halfX {
+		return
+	}
+	for i, v := range u.x {
+		u.x[i] = onnx.Float16ToFloat32(onnx.Float32ToFloat16(v))
+	}
 }
 
 // chainStep is one bicubic resize towards the condition image.
@@ -295,7 +314,7 @@ func (u *Upscaler) prepare(src *frame.Frame) error {
 // start fills u.x with the start latent: noise, or the encoded condition image noised to t = 999.
 func (u *Upscaler) start(ctx context.Context, rng *rand.Rand) error {
 	fillNormal(rng, u.x)
-	if !u.b.set.startLR {
+	if !u.set.startLR {
 		return nil
 	}
 	if err := u.encode(ctx, u.z); err != nil {
@@ -427,7 +446,7 @@ func (u *Upscaler) predict(ctx context.Context, t int, sc *sceneConsts) error {
 		copy(u.eps, u.acc[0])
 		return nil
 	}
-	g := float32(u.b.set.guidance)
+	g := float32(u.set.guidance)
 	neg, pos := u.acc[0], u.acc[1]
 	for i := range u.eps {
 		u.eps[i] = neg[i] + g*(pos[i]-neg[i])

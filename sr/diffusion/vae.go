@@ -2,14 +2,17 @@ package diffusion
 
 import "context"
 
-// VAE tiling, in latent pixels. Like the tiled VAE the seed method's script enables (decoder tile
-// 224 latents with 11 of padding, encoder tile 1024 pixels with 32 of padding), a side is split only
-// above tile + 2*pad, into equal windows whose padded borders are decoded and thrown away. Unlike
-// it, GroupNorm statistics are not shared between tiles, so a real VAE's tiled result differs a
-// little from the untiled one; frames above 1968 pixels are the only ones affected.
+// VAE tiling, in latent pixels. The seed method's tiled VAE splits the decoder above 246 latents
+// (tile 224, padding 11: 1968 pixels) and the encoder above 1088 pixels, but computes GroupNorm
+// statistics over the whole image, so its tiles reproduce the untiled result up to rounding. We
+// cannot share those statistics between ONNX runs, so the closest match is not to tile: both the
+// encoder and the decoder see the whole image up to 1968 pixels a side (a 1280x720 lr start is
+// encoded in one run, as the reference's result is), and are split above that, into equal windows
+// whose padded borders are computed and thrown away, without shared statistics (a departure,
+// listed in the package doc).
 const (
 	decTile, decPad = 224, 11
-	encTile, encPad = 128, 4
+	encTile, encPad = decTile, decPad
 )
 
 // window is one tile along an axis: the graph sees [lo, lo+size), of which [clo, chi) is kept.

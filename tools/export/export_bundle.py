@@ -12,7 +12,8 @@ sr/diffusion/manifest.go for the format):
     vae_encoder.onnx(+.data)  image in [-1,1] -> latent mean (before x 0.18215)
     text_encoder.onnx(+.data) input_ids int64 [B,77] -> last_hidden_state [B,77,1024]
     tagger.onnx(+.data)       DAPE/RAM [1,3,384,384] ImageNet-normalised -> sigmoid probs [1,4585]
-    negative.f16, positive.f16  precomputed text contexts [1,77,1024] of the default prompts
+    negative.f16, positive_{wild,synthetic}.f16  precomputed text contexts [1,77,1024] of the
+                                default prompts of each preset
     tokenizer/vocab.json, tokenizer/merges.txt, tags.txt, thresholds.txt
 
 Float graphs are exported in fp16 (inputs and outputs too, `--fp32` keeps fp32) with their weights
@@ -40,7 +41,10 @@ import sys
 import numpy as np
 import torch
 
-ADDED_PROMPT = "clean, high-resolution, 8k, ultra-detailed, ultra-realistic"  # wild track
+# The added prompt of each published track (run.sh): the bundle carries a positive embedding for
+# each, so one bundle serves both presets (sr/diffusion Preset).
+ADDED_PROMPTS = {"wild": "clean, high-resolution, 8k, ultra-detailed, ultra-realistic",
+                 "synthetic": "clean, high-resolution, 8k"}
 NEGATIVE_PROMPT = "dotted, noise, blur, lowres, smooth"
 LATENT_SCALE = 0.18215
 OPSET = 17
@@ -266,7 +270,8 @@ def count_macs(den, dtype):
 def encode_prompts(m, out, dtype):
     tok, te = m["tokenizer"], m["text"]
     embs = {}
-    for name, text in (("negative", NEGATIVE_PROMPT), ("positive", ", ," + ADDED_PROMPT)):  # no tags, no user prompt
+    prompts = [("negative", NEGATIVE_PROMPT)] + [("positive_" + k, ", ," + v) for k, v in ADDED_PROMPTS.items()]
+    for name, text in prompts:  # no tags, no user prompt
         ids = tok(text, padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids
         with torch.no_grad():
             e = te(ids.to(te.device))[0].to(dtype).cpu().numpy()
@@ -308,7 +313,7 @@ def main():
             "scheduler": {"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012,
                           "beta_schedule": "scaled_linear", "prediction_type": "epsilon",
                           "timestep_spacing": "leading", "steps_offset": 1},
-            "prompt": {"added": ADDED_PROMPT, "negative": NEGATIVE_PROMPT},
+            "prompt": {"added": ADDED_PROMPTS, "negative": NEGATIVE_PROMPT},
             "graphs": {}, "embeddings": encode_prompts(m, args.out, dtype),
             "tokenizer": {"vocab": "tokenizer/vocab.json", "merges": "tokenizer/merges.txt", "max_length": 77,
                           "bos_id": m["tokenizer"].bos_token_id, "eos_id": m["tokenizer"].eos_token_id,

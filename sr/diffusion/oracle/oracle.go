@@ -111,8 +111,11 @@ func Write(dir string, o Options) error {
 		}
 		graphs[s.role] = g
 	}
+	// The negative context and one positive context per preset (the keys and prompts of
+	// diffusion.PositiveKey and Preset.AddedPrompt), each a different pattern so that a runtime
+	// feeding the wrong one is seen by a denoiser that reads them.
 	emb := map[string]any{}
-	for i, k := range []string{"negative", "positive"} {
+	for i, k := range []string{"negative", "positive_wild", "positive_synthetic"} {
 		data := make([]float32, textLen*textWidth)
 		for j := range data {
 			data[j] = float32(math.Sin(float64(j*(i+2)) * 0.001))
@@ -134,7 +137,10 @@ func Write(dir string, o Options) error {
 			"timestep_spacing": "leading", "steps_offset": 1,
 		},
 		"prompt": map[string]any{
-			"added":    "clean, high-resolution, 8k, ultra-detailed, ultra-realistic",
+			"added": map[string]string{
+				"wild":      "clean, high-resolution, 8k, ultra-detailed, ultra-realistic",
+				"synthetic": "clean, high-resolution, 8k",
+			},
 			"negative": "dotted, noise, blur, lowres, smooth",
 		},
 		"graphs":     graphs,
