@@ -2,5 +2,8 @@
 
 package resample
 
+// hasAVX2 is false: there are no vector kernels on this architecture.
+const hasAVX2 = false
+
 // sumRowsSIMD has no vector version on this architecture; callers fall back to Go loops.
 func sumRowsSIMD(out []float32, rows [][]float32, w []float32, clamp bool) int { return 0 }
