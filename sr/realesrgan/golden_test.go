@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ugcsr/ugcsr/frame"
 	"github.com/ugcsr/ugcsr/internal/mediatest"
 )
 
@@ -43,20 +42,16 @@ func TestGolden(t *testing.T) {
 			if *keepOutputs != "" {
 				savePNG(t, filepath.Join(*keepOutputs, e.X4), got)
 			}
-			psnr := frame.PSNR(got, want)
-			msg := fmt.Sprintf("%s %v -t %d: PSNR %.2f dB (max diff %d) vs %s", e.Model, lr.Size(), e.Tile, psnr, maxDiff(got, want), e.X4)
+			psnr := mediatest.PSNR(t, got, want)
+			msg := fmt.Sprintf("%s %v -t %d: PSNR %.2f dB (max diff %d) vs %s", e.Model, lr.Size(), e.Tile, psnr, mediatest.MaxDiff(t, got, want), e.X4)
 			if e.CPUFP32 != "" {
 				ref := loadPNG(t, filepath.Join(dir, e.CPUFP32))
-				p32 := frame.PSNR(got, ref)
-				msg += fmt.Sprintf("; %.2f dB (max diff %d) vs %s", p32, maxDiff(got, ref), e.CPUFP32)
-				if p32 < psnr {
-					t.Errorf("closer to the fp16 golden than to the fp32 reference: %.2f < %.2f dB", p32, psnr)
-				}
+				p32 := mediatest.PSNR(t, got, ref)
+				msg += fmt.Sprintf("; %.2f dB (max diff %d) vs %s", p32, mediatest.MaxDiff(t, got, ref), e.CPUFP32)
+				mediatest.AtLeast(t, "PSNR (dB) vs the fp32 reference minus PSNR vs the fp16 golden", p32-psnr, 0)
 			}
 			t.Logf("%s; %v", msg, elapsed.Round(time.Millisecond))
-			if psnr < 45 {
-				t.Errorf("PSNR %.2f dB < 45", psnr)
-			}
+			mediatest.AtLeast(t, "PSNR (dB) vs "+e.X4, psnr, 45)
 		})
 	}
 }

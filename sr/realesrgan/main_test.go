@@ -128,13 +128,3 @@ func randomFrame(w, h int, seed int64) *frame.Frame {
 	}
 	return f
 }
-
-// maxDiff returns the largest difference between a and b in 8-bit steps.
-func maxDiff(a, b *frame.Frame) int {
-	m := 0
-	for i := range a.Pix {
-		d := int(frame.To8(a.Pix[i])) - int(frame.To8(b.Pix[i]))
-		m = max(m, d, -d)
-	}
-	return m
-}

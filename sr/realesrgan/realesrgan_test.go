@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ugcsr/ugcsr/frame"
+	"github.com/ugcsr/ugcsr/internal/mediatest"
 	"github.com/ugcsr/ugcsr/sr"
 	"github.com/ugcsr/ugcsr/sr/onnx"
 	"github.com/ugcsr/ugcsr/sr/ort"
@@ -37,11 +38,9 @@ func TestTiling(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			whole := upscale(t, b, c.src, max(c.src.W, c.src.H), image.Point{})
 			tiled := upscale(t, b, c.src, c.tile, image.Point{})
-			psnr := frame.PSNR(tiled, whole)
-			t.Logf("%v tile %d vs untiled: PSNR %.2f dB, max diff %d", c.src.Size(), c.tile, psnr, maxDiff(tiled, whole))
-			if psnr < 50 {
-				t.Errorf("PSNR %.2f dB < 50", psnr)
-			}
+			psnr := mediatest.PSNR(t, tiled, whole)
+			t.Logf("%v tile %d vs untiled: PSNR %.2f dB, max diff %d", c.src.Size(), c.tile, psnr, mediatest.MaxDiff(t, tiled, whole))
+			mediatest.AtLeast(t, "PSNR (dB) tiled vs untiled", psnr, 50)
 		})
 	}
 }
@@ -66,7 +65,7 @@ func TestOutputSize(t *testing.T) {
 			if err := u.Upscale(context.Background(), []*frame.Frame{got}, []*frame.Frame{src}); err != nil {
 				t.Fatal(err)
 			}
-			if d := maxDiff(got, want); d != 0 {
+			if d := mediatest.MaxDiff(t, got, want); d != 0 {
 				t.Errorf("%v round %d: max diff %d from Lanczos of the native result", out, round, d)
 			}
 		}
@@ -158,13 +157,13 @@ func TestForeignModel(t *testing.T) {
 	want := blurReference(src)
 	for _, tile := range []int{0, 16, 7, 3} {
 		got := upscale(t, b, src, tile, image.Point{})
-		if d := maxDiff(got, want); d != 0 {
+		if d := mediatest.MaxDiff(t, got, want); d != 0 {
 			t.Errorf("tile %d: max diff %d from the reflect-padded reference", tile, d)
 		}
 	}
 	// A 1x1 input reflects into itself.
 	one := randomFrame(1, 1, 2)
-	if d := maxDiff(upscale(t, b, one, 0, image.Point{}), blurReference(one)); d != 0 {
+	if d := mediatest.MaxDiff(t, upscale(t, b, one, 0, image.Point{}), blurReference(one)); d != 0 {
 		t.Errorf("1x1: max diff %d", d)
 	}
 	var tiles int64
@@ -183,7 +182,7 @@ func TestForeignModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b2.Close()
-	if d := maxDiff(upscale(t, b2, src, 0, image.Point{}), want); d != 0 {
+	if d := mediatest.MaxDiff(t, upscale(t, b2, src, 0, image.Point{}), want); d != 0 {
 		t.Errorf("given scale: max diff %d", d)
 	}
 	b3, err := Open(Config{Model: path, Device: ort.DeviceCPU, ModelScale: 3, Threads: 1})
@@ -332,8 +331,8 @@ func TestConcurrentUpscalers(t *testing.T) {
 					errs <- err
 					return
 				}
-				if d := maxDiff(dst, want); d != 0 {
-					errs <- fmt.Errorf("max diff %d", d)
+				if d, err := frame.MaxDiff(dst, want); err != nil || d != 0 {
+					errs <- fmt.Errorf("max diff %d, %v", d, err)
 					return
 				}
 			}
