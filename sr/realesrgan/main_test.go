@@ -32,8 +32,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// openNamed returns the shared backend for a named model with auto tiling, skipping the test when
-// ONNX Runtime or the ncnn models are not installed (failing instead under UGCSR_REQUIRE_ORT=1).
+// openNamed returns the shared backend for a named model in fp32 on the CPU with auto tiling,
+// skipping the test when ONNX Runtime or the ncnn models are not installed (failing instead under
+// UGCSR_REQUIRE_ORT=1). The golden and parity tests depend on the precision being fp32.
 func openNamed(t testing.TB, name string) *Backend {
 	t.Helper()
 	ort.TestLoad(t)
@@ -42,7 +43,7 @@ func openNamed(t testing.TB, name string) *Backend {
 	if b := opened.m[name]; b != nil {
 		return b
 	}
-	b, err := Open(Config{Model: name, Device: ort.DeviceCPU, Logf: t.Logf})
+	b, err := Open(Config{Model: name, Device: ort.DeviceCPU, Precision: PrecisionFP32, Logf: t.Logf})
 	if errors.Is(err, ErrModelNotFound) {
 		ort.TestSkip(t, "%v", err)
 	}
