@@ -7,11 +7,18 @@
 package frame
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"sync"
 )
+
+// ErrSizeMismatch is returned by PSNR and MaxDiff when the two frames differ in size.
+var ErrSizeMismatch = errors.New("frame: sizes differ")
+
+// ErrNotFinite is returned by PSNR and MaxDiff when a frame holds a NaN or infinite sample.
+var ErrNotFinite = errors.New("frame: sample is not finite")
 
 // Frame is one decoded picture plus the facts about it that must survive the pipeline.
 //

@@ -1,6 +1,7 @@
 package frame
 
 import (
+	"errors"
 	"math"
 	"testing"
 )
@@ -24,17 +25,46 @@ func TestTo8(t *testing.T) {
 
 func TestPSNR(t *testing.T) {
 	a, b := New(4, 4), New(4, 4)
-	if !math.IsInf(PSNR(a, b), 1) {
-		t.Fatal("identical frames should give +Inf")
+	if p, err := PSNR(a, b); err != nil || !math.IsInf(p, 1) {
+		t.Fatalf("identical frames: %v, %v; want +Inf", p, err)
 	}
 	b.Pix[0] = 1 // one sample off by 255 among 48
 	want := 10 * math.Log10(255*255/(255.0*255/48))
-	if got := PSNR(a, b); math.Abs(got-want) > 1e-9 {
-		t.Fatalf("PSNR %v, want %v", got, want)
+	if got, err := PSNR(a, b); err != nil || math.Abs(got-want) > 1e-9 {
+		t.Fatalf("PSNR %v, %v; want %v", got, err, want)
 	}
-	if !math.IsNaN(PSNR(a, New(2, 2))) {
-		t.Fatal("different sizes should give NaN")
+	if d, err := MaxDiff(a, b); err != nil || d != 255 {
+		t.Fatalf("MaxDiff %v, %v; want 255", d, err)
 	}
+	b.Pix[0] = 0.5 / 255 // rounds to 1
+	if d, err := MaxDiff(b, a); err != nil || d != 1 {
+		t.Fatalf("MaxDiff %v, %v; want 1", d, err)
+	}
+	for _, c := range []struct {
+		name string
+		b    *Frame
+		want error
+	}{
+		{"2x2", New(2, 2), ErrSizeMismatch},
+		{"4x4 with a short Pix", &Frame{W: 4, H: 4, Pix: make([]float32, 47)}, ErrSizeMismatch},
+		{"NaN", withSample(New(4, 4), 5, float32(math.NaN())), ErrNotFinite},
+		{"+Inf", withSample(New(4, 4), 47, float32(math.Inf(1))), ErrNotFinite},
+		{"-Inf", withSample(New(4, 4), 0, float32(math.Inf(-1))), ErrNotFinite},
+	} {
+		for _, order := range [][2]*Frame{{a, c.b}, {c.b, a}} {
+			if p, err := PSNR(order[0], order[1]); !errors.Is(err, c.want) {
+				t.Errorf("%s: PSNR %v, %v; want %v", c.name, p, err, c.want)
+			}
+			if d, err := MaxDiff(order[0], order[1]); !errors.Is(err, c.want) {
+				t.Errorf("%s: MaxDiff %v, %v; want %v", c.name, d, err, c.want)
+			}
+		}
+	}
+}
+
+func withSample(f *Frame, i int, v float32) *Frame {
+	f.Pix[i] = v
+	return f
 }
 
 func TestPoolReuseAndMeta(t *testing.T) {

@@ -87,6 +87,9 @@ type Stats struct {
 	Speed    float64 // media time per wall time
 	ETA      time.Duration
 	Done     bool
+	// InFlight counts the frames decoded and not yet encoded; PeakInFlight is the most there have
+	// been at once, which Config.MaxInFlight bounds.
+	InFlight, PeakInFlight int64
 	// Counters holds backend and pipeline counters (dup_frames, ...) in a stable order.
 	Counters []Counter
 }
@@ -294,10 +297,12 @@ type runner struct {
 	outPool  *frame.Pool
 	info     decode.Info
 
-	written atomic.Int64
-	outTime atomic.Int64 // microseconds
-	dups    atomic.Int64
-	start   time.Time
+	written  atomic.Int64
+	inFlight atomic.Int64 // decoded, not yet encoded
+	peak     atomic.Int64 // the most inFlight has been
+	outTime  atomic.Int64 // microseconds
+	dups     atomic.Int64
+	start    time.Time
 }
 
 func (r *runner) run(ctx context.Context) (Stats, error) {
@@ -347,6 +352,7 @@ func (r *runner) run(ctx context.Context) (Stats, error) {
 				}
 				return err
 			}
+			r.decoded()
 			if r.cfg.Analyzer != nil {
 				r.cfg.Analyzer.Analyze(f)
 			}
@@ -509,10 +515,19 @@ func (r *runner) emit(it item, last **frame.Frame) error {
 		*last = out
 	}
 	r.written.Add(1)
+	r.inFlight.Add(-1)
 	t := astiav.RescaleQ(it.src.PTS+it.src.Duration, r.info.TimeBase, astiav.NewRational(1, 1000000))
 	r.outTime.Store(t)
 	it.src.Release()
 	return nil
+}
+
+// decoded counts a decoded frame into the in-flight figures. Only the decoder goroutine calls it,
+// so only it writes peak.
+func (r *runner) decoded() {
+	if n := r.inFlight.Add(1); n > r.peak.Load() {
+		r.peak.Store(n)
+	}
 }
 
 func (r *runner) stats(done bool) Stats {
@@ -523,7 +538,9 @@ func (r *runner) stats(done bool) Stats {
 		OutTime:  time.Duration(r.outTime.Load()) * time.Microsecond,
 		Duration: r.info.Duration,
 		Done:     done,
+		InFlight: r.inFlight.Load(),
 	}
+	s.PeakInFlight = r.peak.Load()
 	if sec := s.Elapsed.Seconds(); sec > 0 {
 		s.FPS = float64(s.Frames) / sec
 		s.Speed = s.OutTime.Seconds() / sec

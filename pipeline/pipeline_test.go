@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,12 +20,23 @@ import (
 )
 
 // fakeBackend copies a scaled-down nearest neighbour, fails on frame failAt (if >= 0), and may
-// sleep to let frames pile up.
+// sleep to let frames pile up. It records how many frames its upscalers hold at once.
 type fakeBackend struct {
 	failAt int64
 	delay  time.Duration
 	open   atomic.Int64 // upscalers not yet closed
 	calls  atomic.Int64
+
+	mu         sync.Mutex
+	held, peak int // frames inside Upscale now, and the most at once
+}
+
+// hold adds n (negative to give back) to the frames inside Upscale.
+func (b *fakeBackend) hold(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.held += n
+	b.peak = max(b.peak, b.held)
 }
 
 func (b *fakeBackend) Name() string { return "fake" }
@@ -50,6 +62,8 @@ func (u *fakeUpscaler) Close() error {
 	return nil
 }
 func (u *fakeUpscaler) Upscale(ctx context.Context, dst, src []*frame.Frame) error {
+	u.b.hold(len(src))
+	defer u.b.hold(-len(src))
 	for i := range src {
 		u.b.calls.Add(1)
 		if u.b.failAt >= 0 && src[i].Index == u.b.failAt {
@@ -136,22 +150,38 @@ func TestCancelStopsEverything(t *testing.T) {
 }
 
 // TestReorderAndBound: many workers with random-ish delays still give frames in order, and the
-// in-flight bound holds.
+// in-flight bound holds: at no time are more than MaxInFlight frames between decoder and encoder
+// (the pipeline's own figure, sampled by every progress report too) or inside the backend (counted
+// by the fake). Six workers of batch 2 would take twelve frames at once without the bound.
 func TestReorderAndBound(t *testing.T) {
 	in := smallClip(t)
 	out := filepath.Join(t.TempDir(), "o.mkv")
 	b := &fakeBackend{failAt: -1, delay: time.Millisecond}
-	var maxSeen atomic.Int64
+	const bound = 4
+	var reports, over atomic.Int64
 	res, err := pipeline.Run(context.Background(), pipeline.Config{
-		Input: decodeOpts(in), Output: encodeOpts(out), Backend: b, Workers: 6, MaxInFlight: 4, Size: image.Pt(192, 128),
-		Progress:         func(s pipeline.Stats) { maxSeen.Store(max(maxSeen.Load(), s.Frames)) },
-		ProgressInterval: 5 * time.Millisecond,
+		Input: decodeOpts(in), Output: encodeOpts(out), Backend: b, Workers: 6, MaxInFlight: bound, Size: image.Pt(192, 128),
+		Progress: func(s pipeline.Stats) {
+			reports.Add(1)
+			if !(s.InFlight <= bound && s.PeakInFlight <= bound) {
+				over.Add(1)
+			}
+		},
+		ProgressInterval: 2 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Frames != 50 || res.OutSize != image.Pt(192, 128) {
 		t.Fatalf("frames %d size %v", res.Frames, res.OutSize)
+	}
+	st := res.Stats
+	t.Logf("peak in flight %d (bound %d), in the backend %d; %d progress reports", st.PeakInFlight, bound, b.peak, reports.Load())
+	if st.PeakInFlight > bound || b.peak > bound || over.Load() > 0 {
+		t.Errorf("in flight: peak %d, backend peak %d, %d reports over; want <= %d", st.PeakInFlight, b.peak, over.Load(), bound)
+	}
+	if st.PeakInFlight < 2 || b.peak < 2 || st.InFlight != 0 {
+		t.Errorf("in flight: peak %d, backend peak %d, %d left at the end; the figures do not count", st.PeakInFlight, b.peak, st.InFlight)
 	}
 	frames := mediatest.VideoFrames(t, out)
 	for i := 1; i < len(frames); i++ {

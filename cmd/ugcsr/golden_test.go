@@ -24,11 +24,9 @@ func TestGoldenThroughCLI(t *testing.T) {
 		t.Run(e.Name, func(t *testing.T) {
 			got := filepath.Join(out, e.X4)
 			mustRun(t, "-i", filepath.Join(dir, e.LR), "--model", e.Model, "-s", "4", "--tile", fmt.Sprint(e.Tile), "-y", got)
-			psnr := frame.PSNR(readFrame(t, got), readFrame(t, filepath.Join(dir, e.X4)))
+			psnr := mediatest.PSNR(t, readFrame(t, got), readFrame(t, filepath.Join(dir, e.X4)))
 			t.Logf("%s: %.2f dB", e.Name, psnr)
-			if psnr < 45 {
-				t.Fatalf("PSNR %.2f dB < 45", psnr)
-			}
+			mediatest.AtLeast(t, "PSNR (dB) vs "+e.X4, psnr, 45)
 		})
 	}
 }

@@ -32,12 +32,12 @@ func RepoRoot(t testing.TB) string {
 }
 
 // Shared returns the path of a file under ../shared beside the repository, skipping the test when
-// the folder is absent (it is present in CI).
+// it is absent, or failing it under $UGCSR_REQUIRE_ORT=1 (CI, where ../shared is present).
 func Shared(t testing.TB, rel string) string {
 	t.Helper()
 	p := filepath.Join(RepoRoot(t), "..", "shared", rel)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s not found (../shared is beside the repository in CI)", p)
+		Skip(t, "%s not found (../shared is beside the repository in CI)", p)
 	}
 	return p
 }

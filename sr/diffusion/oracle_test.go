@@ -38,8 +38,12 @@ func testFrame(w, h int, seed uint64) *frame.Frame {
 	return f
 }
 
-// psnr returns the PSNR of a against b (both [0,1]) in dB.
+// psnr returns the PSNR of a against b (both [0,1]) in dB: +Inf when they are equal, NaN when
+// their lengths differ or a sample is NaN, so a gate written !(p >= x) fails on either.
 func psnr(a, b []float32) float64 {
+	if len(a) != len(b) || len(a) == 0 {
+		return math.NaN()
+	}
 	var se float64
 	for i := range a {
 		d := float64(a[i] - b[i])
@@ -124,7 +128,7 @@ func TestOracleLossless(t *testing.T) {
 			dst := upscale(t, b, src, src.Size())
 			p := psnr(dst.Pix, src.Pix)
 			t.Logf("PSNR %.1f dB", p)
-			if p < 40 {
+			if !(p >= 40) {
 				t.Errorf("PSNR %.1f dB < 40", p)
 			}
 		})
@@ -142,7 +146,7 @@ func TestOracleLinear4(t *testing.T) {
 		dst := upscale(t, b, src, src.Size())
 		p := psnr(dst.Pix, projection(src))
 		t.Logf("%dx%d: PSNR %.1f dB against the projection (%.1f dB against the input)", src.W, src.H, p, psnr(dst.Pix, src.Pix))
-		if p < 40 {
+		if !(p >= 40) {
 			t.Errorf("%dx%d: PSNR %.1f dB < 40", src.W, src.H, p)
 		}
 	}
@@ -196,7 +200,7 @@ func TestOracleLinear4FP16Text(t *testing.T) {
 	src := testFrame(640, 512, 12)
 	p := psnr(upscale(t, b, src, src.Size()).Pix, projection(src))
 	t.Logf("PSNR %.1f dB against the projection", p)
-	if p < 40 {
+	if !(p >= 40) {
 		t.Errorf("PSNR %.1f dB < 40", p)
 	}
 }
@@ -207,7 +211,7 @@ func TestOracleFP16(t *testing.T) {
 	src := testFrame(512, 512, 5)
 	p := psnr(upscale(t, b, src, src.Size()).Pix, src.Pix)
 	t.Logf("PSNR %.1f dB", p)
-	if p < 40 {
+	if !(p >= 40) {
 		t.Errorf("PSNR %.1f dB < 40", p)
 	}
 }
@@ -224,7 +228,7 @@ func TestOracleTiledFault(t *testing.T) {
 	u.hooks = &hooks{pasteShift: 1}
 	p := psnr(run1(t, u, src).Pix, src.Pix)
 	t.Logf("tile one latent off: PSNR %.1f dB", p)
-	if p > 30 {
+	if !(p <= 30) {
 		t.Errorf("tile one latent off: PSNR %.1f dB, want a failure (< 30)", p)
 	}
 }
@@ -245,7 +249,7 @@ func TestOracle720p(t *testing.T) {
 	el := time.Since(start)
 	p := psnr(dst.Pix, src.Pix)
 	t.Logf("1280x720, 4 steps, CFG: %v per frame, PSNR %.1f dB", el.Round(time.Millisecond), p)
-	if p < 40 {
+	if !(p >= 40) {
 		t.Errorf("PSNR %.1f dB < 40", p)
 	}
 	if el > 20*time.Second {
@@ -260,7 +264,7 @@ func TestOracleTiledVAE(t *testing.T) {
 	src := testFrame(2000, 520, 4)
 	p := psnr(upscale(t, b, src, src.Size()).Pix, src.Pix)
 	t.Logf("PSNR %.1f dB", p)
-	if p < 40 {
+	if !(p >= 40) {
 		t.Errorf("PSNR %.1f dB < 40", p)
 	}
 }
@@ -282,7 +286,7 @@ func TestOracleScale2(t *testing.T) {
 	}
 	p := psnr(dst.Pix, cur.Pix)
 	t.Logf("PSNR %.1f dB against the bicubic chain", p)
-	if p < 40 {
+	if !(p >= 40) {
 		t.Errorf("PSNR %.1f dB < 40", p)
 	}
 }
@@ -312,7 +316,7 @@ func TestOraclePrompt(t *testing.T) {
 	if got["text_encoder_runs"] != 1 || got["tagger_runs"] != 1 || got["sam_cache_hits"] != 1 {
 		t.Errorf("counters %v", got)
 	}
-	if p := psnr(dst.Pix, src.Pix); p < 40 {
+	if p := psnr(dst.Pix, src.Pix); !(p >= 40) {
 		t.Errorf("PSNR %.1f dB", p)
 	}
 }

@@ -57,7 +57,7 @@ func TestRuntimeGoOracle(t *testing.T) {
 			for _, sp := range []string{StartNoise, StartLR} {
 				b := goBackend(t, Config{Steps: 4, Sampler: s, StartPoint: sp, Seed: 5})
 				u := newTestUpscaler(t, b, sz[0], sz[1])
-				if p := psnr(run1(t, u, src).Pix, src.Pix); p < 40 {
+				if p := psnr(run1(t, u, src).Pix, src.Pix); !(p >= 40) {
 					t.Errorf("%dx%d %s %s: PSNR %.1f dB < 40", sz[0], sz[1], s, sp, p)
 				}
 			}
@@ -103,7 +103,7 @@ func checkMarginals(t testing.TB, h *hooks) (worst float64) {
 func TestDDPMMarginals(t *testing.T) {
 	w := checkMarginals(t, &hooks{})
 	t.Logf("correct sampler: residual mean/std off by at most %.4f", w)
-	if w > 0.01 {
+	if !(w <= 0.01) {
 		t.Errorf("residual mean or std off by %.4f", w)
 	}
 	// Wrong samplers must fail the same check.
@@ -113,7 +113,7 @@ func TestDDPMMarginals(t *testing.T) {
 	} {
 		w := checkMarginals(t, &hooks{coeffs: bad})
 		t.Logf("%s: off by %.4f", name, w)
-		if w < 0.05 {
+		if !(w >= 0.05) {
 			t.Errorf("%s: not caught (off by %.4f)", name, w)
 		}
 	}
@@ -143,7 +143,7 @@ func TestDDIMTrajectory(t *testing.T) {
 		}
 	}}
 	run1(t, u, src)
-	if worst > 1e-4 {
+	if !(worst <= 1e-4) {
 		t.Errorf("DDIM latent off by %g", worst)
 	}
 }
@@ -191,13 +191,13 @@ func TestTileFault(t *testing.T) {
 	src := testFrame(1024, 776, 2)
 	u := newTestUpscaler(t, b, 1024, 776)
 	u.hooks = &hooks{pasteShift: 1}
-	if p := psnr(run1(t, u, src).Pix, src.Pix); p > 30 {
+	if p := psnr(run1(t, u, src).Pix, src.Pix); !(p <= 30) {
 		t.Errorf("tile one latent off: PSNR %.1f dB, want a failure (< 30)", p)
 	}
 	small := testFrame(512, 512, 2)
 	u = newTestUpscaler(t, b, 512, 512)
 	u.hooks = &hooks{pasteShift: 1}
-	if p := psnr(run1(t, u, small).Pix, small.Pix); p < 40 {
+	if p := psnr(run1(t, u, small).Pix, small.Pix); !(p >= 40) {
 		t.Errorf("untiled: PSNR %.1f dB", p)
 	}
 }
@@ -215,7 +215,7 @@ func TestSamplerFault(t *testing.T) {
 			}
 			return ddpmCoeffs(defaultSchedule, ts, ts-1)
 		}}
-		if p := psnr(run1(t, u, src).Pix, src.Pix); p > 30 {
+		if p := psnr(run1(t, u, src).Pix, src.Pix); !(p <= 30) {
 			t.Errorf("%s with prev = t-1: PSNR %.1f dB, want a failure (< 30)", s, p)
 		}
 	}

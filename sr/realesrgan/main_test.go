@@ -32,8 +32,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// openNamed returns the shared backend for a named model with auto tiling, skipping the test when
-// ONNX Runtime or the ncnn models are not installed (failing instead under UGCSR_REQUIRE_ORT=1).
+// openNamed returns the shared backend for a named model in fp32 on the CPU with auto tiling,
+// skipping the test when ONNX Runtime or the ncnn models are not installed (failing instead under
+// UGCSR_REQUIRE_ORT=1). The golden and parity tests depend on the precision being fp32.
 func openNamed(t testing.TB, name string) *Backend {
 	t.Helper()
 	ort.TestLoad(t)
@@ -42,7 +43,7 @@ func openNamed(t testing.TB, name string) *Backend {
 	if b := opened.m[name]; b != nil {
 		return b
 	}
-	b, err := Open(Config{Model: name, Device: ort.DeviceCPU, Logf: t.Logf})
+	b, err := Open(Config{Model: name, Device: ort.DeviceCPU, Precision: PrecisionFP32, Logf: t.Logf})
 	if errors.Is(err, ErrModelNotFound) {
 		ort.TestSkip(t, "%v", err)
 	}
@@ -127,14 +128,4 @@ func randomFrame(w, h int, seed int64) *frame.Frame {
 		f.Pix[i] = float32(r.Intn(256)) / 255
 	}
 	return f
-}
-
-// maxDiff returns the largest difference between a and b in 8-bit steps.
-func maxDiff(a, b *frame.Frame) int {
-	m := 0
-	for i := range a.Pix {
-		d := int(frame.To8(a.Pix[i])) - int(frame.To8(b.Pix[i]))
-		m = max(m, d, -d)
-	}
-	return m
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ugcsr/ugcsr/internal/mediatest"
 	"github.com/ugcsr/ugcsr/sr/ncnn"
 	"github.com/ugcsr/ugcsr/sr/onnx"
 	"github.com/ugcsr/ugcsr/sr/ort"
@@ -114,7 +115,7 @@ func srvggVariants(tb testing.TB) (map[string]*Backend, func()) {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if d := maxDiff(upscale(tb, b, src, 0, src.Size().Mul(4)), want); d > 1 {
+		if d := mediatest.MaxDiff(tb, upscale(tb, b, src, 0, src.Size().Mul(4)), want); d > 1 {
 			tb.Fatalf("%s: max diff %d from the converted model", v, d)
 		}
 		bs[v] = b

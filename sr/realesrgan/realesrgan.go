@@ -37,6 +37,10 @@ const (
 	X4Plus = "realesrgan-x4plus"
 )
 
+// PrecisionFP32 is the one value Config.Precision accepts today: weights, activations and arithmetic
+// in float32.
+const PrecisionFP32 = "fp32"
+
 // Prepadding is the number of LR pixels of context read around every tile, as in
 // realesrgan-ncnn-vulkan.
 const Prepadding = 10
@@ -80,6 +84,10 @@ type Config struct {
 	// ModelScale is the native scale of a foreign model (optional). It defaults to 0, which infers
 	// it with a probe run on a 32x32 input.
 	ModelScale int
+	// Precision is the arithmetic the model runs in (optional). It defaults to PrecisionFP32, the
+	// only value accepted today. Tests that compare with references set it explicitly, so that a later
+	// change of the default cannot change what they compare.
+	Precision string
 	// CacheDir holds the ONNX Runtime library, the ncnn models and the converted ONNX files
 	// (optional). It defaults to ort.DefaultCacheDir().
 	CacheDir string
@@ -122,6 +130,13 @@ func Open(cfg Config) (*Backend, error) {
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
+	}
+	switch cfg.Precision {
+	case "":
+		cfg.Precision = PrecisionFP32
+	case PrecisionFP32:
+	default:
+		return nil, fmt.Errorf("realesrgan: precision %q: only %q is supported", cfg.Precision, PrecisionFP32)
 	}
 	if cfg.Tile < 0 || cfg.ModelScale < 0 {
 		return nil, fmt.Errorf("realesrgan: negative tile (%d) or model scale (%d)", cfg.Tile, cfg.ModelScale)

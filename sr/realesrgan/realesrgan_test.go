@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ugcsr/ugcsr/frame"
+	"github.com/ugcsr/ugcsr/internal/mediatest"
 	"github.com/ugcsr/ugcsr/sr"
 	"github.com/ugcsr/ugcsr/sr/onnx"
 	"github.com/ugcsr/ugcsr/sr/ort"
@@ -37,11 +39,9 @@ func TestTiling(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			whole := upscale(t, b, c.src, max(c.src.W, c.src.H), image.Point{})
 			tiled := upscale(t, b, c.src, c.tile, image.Point{})
-			psnr := frame.PSNR(tiled, whole)
-			t.Logf("%v tile %d vs untiled: PSNR %.2f dB, max diff %d", c.src.Size(), c.tile, psnr, maxDiff(tiled, whole))
-			if psnr < 50 {
-				t.Errorf("PSNR %.2f dB < 50", psnr)
-			}
+			psnr := mediatest.PSNR(t, tiled, whole)
+			t.Logf("%v tile %d vs untiled: PSNR %.2f dB, max diff %d", c.src.Size(), c.tile, psnr, mediatest.MaxDiff(t, tiled, whole))
+			mediatest.AtLeast(t, "PSNR (dB) tiled vs untiled", psnr, 50)
 		})
 	}
 }
@@ -66,7 +66,7 @@ func TestOutputSize(t *testing.T) {
 			if err := u.Upscale(context.Background(), []*frame.Frame{got}, []*frame.Frame{src}); err != nil {
 				t.Fatal(err)
 			}
-			if d := maxDiff(got, want); d != 0 {
+			if d := mediatest.MaxDiff(t, got, want); d != 0 {
 				t.Errorf("%v round %d: max diff %d from Lanczos of the native result", out, round, d)
 			}
 		}
@@ -111,22 +111,23 @@ func blurModel(t testing.TB, dir string, fixed bool) string {
 	return path
 }
 
-// blurReference computes what blurModel run through the backend must give: the blur of the
-// reflect-extended image (the net's own zero padding only touches tile padding, which is cropped),
-// each pixel replicated 2x2, quantized.
+// blurReference computes what blurModel run through the backend must give, in integers and
+// independently of the backend's quantizer: the 3x3 sum s of the reflect-extended 8-bit input (the
+// net's own zero padding only touches tile padding, which is cropped), rounded to nearest as s/9
+// (never exactly halfway, so float rounding in the net cannot tip it), each pixel replicated 2x2.
 func blurReference(src *frame.Frame) *frame.Frame {
 	out := frame.New(2*src.W, 2*src.H)
 	for c := 0; c < 3; c++ {
 		in, o := src.Plane(c), out.Plane(c)
 		for y := 0; y < src.H; y++ {
 			for x := 0; x < src.W; x++ {
-				var sum float32
+				sum := 0
 				for dy := -1; dy <= 1; dy++ {
 					for dx := -1; dx <= 1; dx++ {
-						sum += in[reflect(y+dy, src.H)*src.W+reflect(x+dx, src.W)]
+						sum += int(math.Round(float64(in[mirror(y+dy, src.H)*src.W+mirror(x+dx, src.W)]) * 255))
 					}
 				}
-				v := quantize(sum / 9)
+				v := float32((2*sum+9)/18) / 255 // floor(sum/9 + 1/2)
 				for k := 0; k < 4; k++ {
 					o[(2*y+k/2)*out.W+2*x+k%2] = v
 				}
@@ -136,13 +137,27 @@ func blurReference(src *frame.Frame) *frame.Frame {
 	return out
 }
 
+// mirror maps i in [-1, n] into [0, n) reflecting without repeating the edge pixel; a one-pixel
+// side reflects into itself. (The backend has its own reflect; this one checks it.)
+func mirror(i, n int) int {
+	switch {
+	case n == 1:
+		return 0
+	case i < 0:
+		return -i
+	case i >= n:
+		return 2*(n-1) - i
+	}
+	return i
+}
+
 // TestForeignModel runs a foreign .onnx model: scale found by the probe, reflect padding at the
 // image borders, tiles smaller than the padding, and a given ModelScale.
 func TestForeignModel(t *testing.T) {
 	ort.TestLoad(t)
 	path := blurModel(t, t.TempDir(), false)
 	var logs []string
-	b, err := Open(Config{Model: path, Device: ort.DeviceAuto, Threads: 1,
+	b, err := Open(Config{Model: path, Device: ort.DeviceAuto, Precision: PrecisionFP32, Threads: 1,
 		Logf: func(f string, a ...any) { logs = append(logs, f) }})
 	if err != nil {
 		t.Fatal(err)
@@ -158,13 +173,13 @@ func TestForeignModel(t *testing.T) {
 	want := blurReference(src)
 	for _, tile := range []int{0, 16, 7, 3} {
 		got := upscale(t, b, src, tile, image.Point{})
-		if d := maxDiff(got, want); d != 0 {
+		if d := mediatest.MaxDiff(t, got, want); d != 0 {
 			t.Errorf("tile %d: max diff %d from the reflect-padded reference", tile, d)
 		}
 	}
 	// A 1x1 input reflects into itself.
 	one := randomFrame(1, 1, 2)
-	if d := maxDiff(upscale(t, b, one, 0, image.Point{}), blurReference(one)); d != 0 {
+	if d := mediatest.MaxDiff(t, upscale(t, b, one, 0, image.Point{}), blurReference(one)); d != 0 {
 		t.Errorf("1x1: max diff %d", d)
 	}
 	var tiles int64
@@ -178,12 +193,12 @@ func TestForeignModel(t *testing.T) {
 		t.Errorf("tiles counter %d", tiles)
 	}
 
-	b2, err := Open(Config{Model: path, Device: ort.DeviceCPU, ModelScale: 2, Threads: 1})
+	b2, err := Open(Config{Model: path, Device: ort.DeviceCPU, Precision: PrecisionFP32, ModelScale: 2, Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b2.Close()
-	if d := maxDiff(upscale(t, b2, src, 0, image.Point{}), want); d != 0 {
+	if d := mediatest.MaxDiff(t, upscale(t, b2, src, 0, image.Point{}), want); d != 0 {
 		t.Errorf("given scale: max diff %d", d)
 	}
 	b3, err := Open(Config{Model: path, Device: ort.DeviceCPU, ModelScale: 3, Threads: 1})
@@ -214,6 +229,9 @@ func TestOpenErrors(t *testing.T) {
 	}
 	if _, err := Open(Config{Model: blurModel(t, dir, true)}); !errors.Is(err, ErrBadModel) || !strings.Contains(err.Error(), "fixed size") {
 		t.Errorf("fixed-size model: %v", err)
+	}
+	if _, err := Open(Config{Model: X4Fast, Precision: "int8"}); err == nil || !strings.Contains(err.Error(), "precision") {
+		t.Errorf("precision int8: %v", err)
 	}
 	if _, err := Open(Config{Model: "lanczos"}); !errors.Is(err, sr.ErrUnknownModel) {
 		t.Errorf("lanczos: %v", err)
@@ -310,7 +328,7 @@ func TestUpscaleErrors(t *testing.T) {
 // TestConcurrentUpscalers runs two workers on one Backend, each with its own upscaler.
 func TestConcurrentUpscalers(t *testing.T) {
 	ort.TestLoad(t)
-	b, err := Open(Config{Model: blurModel(t, t.TempDir(), false), Device: ort.DeviceCPU, Threads: 1, Tile: 8})
+	b, err := Open(Config{Model: blurModel(t, t.TempDir(), false), Device: ort.DeviceCPU, Precision: PrecisionFP32, Threads: 1, Tile: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,8 +350,8 @@ func TestConcurrentUpscalers(t *testing.T) {
 					errs <- err
 					return
 				}
-				if d := maxDiff(dst, want); d != 0 {
-					errs <- fmt.Errorf("max diff %d", d)
+				if d, err := frame.MaxDiff(dst, want); err != nil || d != 0 {
+					errs <- fmt.Errorf("max diff %d, %v", d, err)
 					return
 				}
 			}

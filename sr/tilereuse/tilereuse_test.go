@@ -151,7 +151,12 @@ func (r *rig) counters() map[string]int64 {
 	return m
 }
 
+// maxDiff returns the largest absolute difference between two frames: NaN when their sizes differ
+// or a sample is NaN, so a gate written !(d <= x) fails on either.
 func maxDiff(a, b *frame.Frame) float64 {
+	if a.W != b.W || a.H != b.H || len(a.Pix) != len(b.Pix) {
+		return math.NaN()
+	}
 	var m float64
 	for i := range a.Pix {
 		m = max(m, math.Abs(float64(a.Pix[i]-b.Pix[i])))
@@ -178,7 +183,7 @@ func TestStaticFrameReusesAll(t *testing.T) {
 	if r.inner.pixels.Load() != px {
 		t.Fatal("inner backend ran on an unchanged frame")
 	}
-	if maxDiff(first, second) != 0 {
+	if !(maxDiff(first, second) == 0) {
 		t.Fatal("output changed")
 	}
 	c := r.counters()
@@ -205,7 +210,7 @@ func TestChangedTileMatchesFullRun(t *testing.T) {
 		}
 	}
 	got, want := r.run(b)
-	if d := maxDiff(got, want); d > 1e-5 {
+	if d := maxDiff(got, want); !(d <= 1e-5) {
 		t.Fatalf("max difference from a full run %g", d)
 	}
 	if w := r.inner.pixels.Load() - px; w != 96*96 {
@@ -237,7 +242,7 @@ func TestWindowSizes(t *testing.T) {
 		}
 	}
 	got, want := r.run(b)
-	if d := maxDiff(got, want); d > 1e-5 {
+	if d := maxDiff(got, want); !(d <= 1e-5) {
 		t.Fatalf("max difference from a full run %g", d)
 	}
 	if w := r.inner.pixels.Load() - px; w != 160*160+96*96 {
@@ -343,7 +348,7 @@ func TestReuseOff(t *testing.T) {
 		r := newRig(t, cfg, spec.In, spec.Out)
 		a := smooth(spec.In.X, spec.In.Y, 1)
 		got, want := r.run(a)
-		if maxDiff(got, want) > 1e-6 {
+		if !(maxDiff(got, want) <= 1e-6) {
 			t.Fatalf("%v: output differs from the inner backend", spec)
 		}
 	}
@@ -437,7 +442,7 @@ func TestDefaultsMatchFullRun(t *testing.T) {
 			}
 		}
 		got, want := r.run(f)
-		if d := maxDiff(got, want); d > 1e-5 {
+		if d := maxDiff(got, want); !(d <= 1e-5) {
 			t.Fatalf("frame %d: max difference from a full run %g", i, d)
 		}
 	}
