@@ -30,7 +30,7 @@ func TestPSNR(t *testing.T) {
 	}
 	b.Pix[0] = 1 // one sample off by 255 among 48
 	want := 10 * math.Log10(255*255/(255.0*255/48))
-	if got, err := PSNR(a, b); err != nil || math.Abs(got-want) > 1e-9 {
+	if got, err := PSNR(a, b); err != nil || !(math.Abs(got-want) <= 1e-9) {
 		t.Fatalf("PSNR %v, %v; want %v", got, err, want)
 	}
 	if d, err := MaxDiff(a, b); err != nil || d != 255 {

@@ -13,7 +13,7 @@ func TestAdaIN(t *testing.T) {
 	os, rs := math.Sqrt(5.0/3+1e-5), math.Sqrt(1.0/3+1e-5)
 	for i, v := range []float64{1, 2, 3, 4} {
 		want := (v-2.5)/os*rs + 0.5
-		if math.Abs(float64(out[i])-want) > 1e-6 {
+		if !(math.Abs(float64(out[i])-want) <= 1e-6) {
 			t.Errorf("out[%d] = %g, want %g", i, out[i], want)
 		}
 	}
@@ -75,7 +75,7 @@ func TestWavelet(t *testing.T) {
 	got := append([]float32(nil), out...)
 	waveletFix(got, ref, w, h, 3)
 	for i := range got {
-		if math.Abs(float64(got[i])-want[i]) > 1e-5 {
+		if !(math.Abs(float64(got[i])-want[i]) <= 1e-5) {
 			t.Fatalf("sample %d: %g, want %g", i, got[i], want[i])
 		}
 	}

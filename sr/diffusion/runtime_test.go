@@ -89,14 +89,19 @@ func checkMarginals(t testing.TB, h *hooks) (worst float64) {
 	src := testFrame(512, 512, 4)
 	e := target(src)
 	u.hooks = h
+	checked := 0
 	h.afterStep = func(i, ts int, x []float32) {
 		if u.prev[i] < 0 {
 			return
 		}
 		m, s := residualStats(x, e, b.sched.alphaBar(u.prev[i]))
 		worst = max(worst, math.Abs(m), math.Abs(s-1))
+		checked++
 	}
 	run1(t, u, src)
+	if checked != 9 { // 10 steps, the last one ends at x0
+		t.Fatalf("checked %d steps, want 9", checked)
+	}
 	return worst
 }
 
@@ -135,7 +140,9 @@ func TestDDIMTrajectory(t *testing.T) {
 		n0[j] = float32((float64(v) - math.Sqrt(a0)*float64(e[j])) / math.Sqrt(1-a0))
 	}
 	var worst float64
+	checked := 0
 	u.hooks = &hooks{afterStep: func(i, ts int, x []float32) {
+		checked++
 		ap := b.sched.alphaBar(u.prev[i])
 		for j, v := range x {
 			want := math.Sqrt(ap)*float64(e[j]) + math.Sqrt(1-ap)*float64(n0[j])
@@ -143,6 +150,9 @@ func TestDDIMTrajectory(t *testing.T) {
 		}
 	}}
 	run1(t, u, src)
+	if checked != 5 {
+		t.Fatalf("checked %d steps, want 5", checked)
+	}
 	if !(worst <= 1e-4) {
 		t.Errorf("DDIM latent off by %g", worst)
 	}

@@ -49,7 +49,7 @@ func TestGaussianWeights(t *testing.T) {
 		return gx * gy
 	}
 	for _, p := range [][2]int{{0, 0}, {48, 47}, {48, 48}, {95, 95}, {10, 80}} {
-		if got, want := float64(w[p[0]*s+p[1]]), at(p[0], p[1]); math.Abs(got-want) > 1e-6*want {
+		if got, want := float64(w[p[0]*s+p[1]]), at(p[0], p[1]); !(math.Abs(got-want) <= 1e-6*want) {
 			t.Errorf("w(%d,%d) = %g, want %g", p[0], p[1], got, want)
 		}
 	}
@@ -60,7 +60,7 @@ func TestGaussianWeights(t *testing.T) {
 	if w[0*s+10] == w[95*s+10] {
 		t.Error("y weights symmetric: the midpoint must be H/2")
 	}
-	if math.Abs(float64(w[0])-math.Exp(-47.5*47.5/9216/0.02-48.0*48/9216/0.02)) > 1e-12 {
+	if !(math.Abs(float64(w[0])-math.Exp(-47.5*47.5/9216/0.02-48.0*48/9216/0.02)) <= 1e-12) {
 		t.Errorf("corner %g", w[0])
 	}
 }
@@ -84,7 +84,7 @@ func TestBlendPlan(t *testing.T) {
 		}
 	}
 	for i := range acc {
-		if d := acc[i]*float64(p.invSum[i]) - 3; math.Abs(d) > 1e-5 {
+		if d := acc[i]*float64(p.invSum[i]) - 3; !(math.Abs(d) <= 1e-5) {
 			t.Fatalf("pixel %d: blended constant off by %g", i, d)
 		}
 	}

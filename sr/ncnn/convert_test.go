@@ -224,7 +224,7 @@ func TestConvertBatch(t *testing.T) {
 	for b := 0; b < 2; b++ {
 		single, _ := runONNX(t, one, x[b*3*h*w:(b+1)*3*h*w], 1, 3, h, w)
 		for i, v := range single {
-			if d := both[b*len(single)+i] - v; d > 1e-6 || d < -1e-6 {
+			if d := both[b*len(single)+i] - v; !(d <= 1e-6 && d >= -1e-6) {
 				t.Fatalf("frame %d value %d: %g in a batch, %g alone", b, i, both[b*len(single)+i], v)
 			}
 		}

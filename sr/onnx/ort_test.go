@@ -67,7 +67,7 @@ func TestOnnxRuntimeAccepts(t *testing.T) {
 		for o := 0; o < 2; o++ {
 			v := w[2*o]*x[i] + w[2*o+1]*x[n+i] + bias[o]
 			v = float32(math.Max(float64(v), float64(v*0.5))) + 0.125
-			if d := math.Abs(float64(got[o*n+i] - v)); d > 1e-6 {
+			if d := math.Abs(float64(got[o*n+i] - v)); !(d <= 1e-6) {
 				t.Errorf("y[%d][%d] = %g, want %g", o, i, got[o*n+i], v)
 			}
 		}
