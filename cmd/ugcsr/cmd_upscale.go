@@ -31,9 +31,9 @@ type upscaleOptions struct {
 	progress                   string
 	workers, inflight          int
 
-	device, ortLib        string
-	tile, threads, mscale int
-	diff                  diffusionFlags
+	device, ortLib, precision string
+	tile, threads, mscale     int
+	diff                      diffusionFlags
 
 	cfg   pipeline.Config
 	log   *logger
@@ -67,6 +67,7 @@ func (o *upscaleOptions) flags() []cli.Flag {
 		&cli.StringFlag{Name: "ort-lib", EnvVars: []string{"UGCSR_ORT_LIB"}, Usage: "path of libonnxruntime.so (default: the copy setup caches)", Destination: &o.ortLib},
 		&cli.IntFlag{Name: "tile", Usage: "model tile size in input pixels", DefaultText: "automatic", Destination: &o.tile},
 		&cli.IntFlag{Name: "threads", Usage: "ONNX Runtime intra-op threads", DefaultText: "cores", Destination: &o.threads},
+		&cli.StringFlag{Name: "precision", Usage: "arithmetic of the Real-ESRGAN models: fp32 (the only one today)", DefaultText: "fp32", Destination: &o.precision},
 		&cli.IntFlag{Name: "model-scale", Usage: "native scale of a PATH.onnx model", DefaultText: "found by a probe run", Destination: &o.mscale},
 	}, o.diff.flags()...)
 }
@@ -127,7 +128,7 @@ func (o *upscaleOptions) finalize(c *cli.Context) error {
 		cfg.Input.MaxFrames = 1 // one picture out: stop after the first frame
 	}
 	cfg.Backends.Device, cfg.Backends.ORTLib, cfg.Backends.Tile, cfg.Backends.Threads = o.device, o.ortLib, o.tile, o.threads
-	cfg.Backends.ModelScale = o.mscale
+	cfg.Backends.ModelScale, cfg.Backends.Precision = o.mscale, o.precision
 	o.diff.apply(&cfg.Backends)
 	cfg.Logf = o.log.infof
 	cfg.Backends.Logf = o.log.infof

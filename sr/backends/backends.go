@@ -26,6 +26,8 @@ type Options struct {
 	Threads int
 	// Tile is the model tile size in input pixels; 0 picks one automatically (optional).
 	Tile int
+	// Precision is the arithmetic of the Real-ESRGAN models (optional); see realesrgan.Config.
+	Precision string
 	// ModelScale is the native scale of a foreign .onnx model; 0 infers it by a probe run (optional).
 	ModelScale int
 	// CacheDir is where converted models live (optional). It defaults to ~/.cache/ugcsr.

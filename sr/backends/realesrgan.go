@@ -22,6 +22,7 @@ func openRealESRGAN(model string, o Options) (sr.Backend, bool, error) {
 		Threads:    o.Threads,
 		Tile:       o.Tile,
 		ModelScale: o.ModelScale,
+		Precision:  o.Precision,
 		CacheDir:   o.CacheDir,
 		Logf:       o.Logf,
 	})
