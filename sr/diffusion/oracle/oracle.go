@@ -16,6 +16,10 @@
 // The text and SAM inputs of the denoiser are accepted and ignored (they contribute 0 * their sum,
 // which keeps ONNX Runtime from dropping them); the SAM2 encoder is a 16x16 average pool and a
 // fixed 1x1 convolution to 256 channels.
+//
+// The text and SAM inputs matter in the "cond" oracle (Kind Cond, see cond.go): its denoiser reads
+// them, the latent window and its neighbours in a closed form, so that guidance, the contexts, the
+// start latent, the tile weights and the per-step noise each change its answer.
 package oracle
 
 import (
@@ -41,7 +45,7 @@ const LatentScale = 0.18215
 // Options selects what Write puts in a bundle. The zero value is the lossless fp32 oracle with
 // precomputed embeddings.
 type Options struct {
-	// Kind is Lossless or Linear4 (optional). It defaults to Lossless.
+	// Kind is Lossless, Linear4 or Cond (optional). It defaults to Lossless.
 	Kind string
 	// FP16 makes every float input and output of every graph float16 (optional).
 	FP16 bool
@@ -68,8 +72,8 @@ func Write(dir string, o Options) error {
 	if o.Kind == "" {
 		o.Kind = Lossless
 	}
-	if o.Kind != Lossless && o.Kind != Linear4 {
-		return fmt.Errorf("oracle: unknown kind %q (want %s or %s)", o.Kind, Lossless, Linear4)
+	if o.Kind != Lossless && o.Kind != Linear4 && o.Kind != Cond {
+		return fmt.Errorf("oracle: unknown kind %q (want %s, %s or %s)", o.Kind, Lossless, Linear4, Cond)
 	}
 	if o.SAMSize == 0 {
 		o.SAMSize = 1024
@@ -85,8 +89,12 @@ func Write(dir string, o Options) error {
 		w.ft, w.dt = onnx.Float16, "float16"
 	}
 	w.c = 192
-	if o.Kind == Linear4 {
+	sam, den := w.sam, w.denoiser
+	switch o.Kind {
+	case Linear4:
 		w.c = 4
+	case Cond:
+		w.c, sam, den = 4, w.condSAM, w.condDenoiser
 	}
 	graphs := map[string]any{}
 	steps := []struct {
@@ -94,8 +102,8 @@ func Write(dir string, o Options) error {
 		fn   func() (map[string]any, error)
 		skip bool
 	}{
-		{"sam_encoder", w.sam, false},
-		{"denoiser", w.denoiser, false},
+		{"sam_encoder", sam, false},
+		{"denoiser", den, false},
 		{"vae_decoder", w.decoder, false},
 		{"vae_encoder", w.encoder, o.NoEncoder},
 		{"text_encoder", w.textEncoder, !o.Text},
