@@ -3,10 +3,11 @@
 //
 // Any container and codec this FFmpeg reads works: mp4, mov, mkv, webm, y4m, nut, single images and
 // image sequences (name%03d.png), from a path or from standard input ("-"). Every frame keeps its own
-// presentation timestamp, so variable-frame-rate input stays variable. Rotation is kept as metadata
-// (the display matrix is passed to the muxer), never applied to pixels; sample aspect ratio is
-// reported for the encoder to keep. Packets of every other stream (audio, subtitles, data) are handed
-// to Options.OnPacket untouched, for copying.
+// presentation timestamp, so variable-frame-rate input stays variable. What was found is described
+// in plain values (media.Input) for the encoder: rotation stays metadata (the display matrix goes to
+// the muxer), never applied to pixels, and the sample aspect ratio, colour and tags are kept.
+// Packets of every other stream (audio, subtitles, data) are handed to Options.OnPacket untouched,
+// for copying.
 package decode
 
 import (
@@ -20,6 +21,8 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"github.com/ugcsr/ugcsr/frame"
+	"github.com/ugcsr/ugcsr/internal/av"
+	"github.com/ugcsr/ugcsr/media"
 )
 
 // ErrNoVideo is returned by Open when the input has no video stream.
@@ -41,44 +44,23 @@ type Options struct {
 	Duration time.Duration
 	// MaxFrames limits the number of video frames (ffmpeg's -frames:v) (optional). 0 means all.
 	MaxFrames int64
-	// OnPacket receives each packet of the streams in Info.Passthrough, timestamps already shifted
-	// for Start, in their own stream's time base (optional). It must not keep pkt after returning.
+	// OnPacket receives each packet of the streams in media.Input.Passthrough, timestamps already
+	// shifted for Start, in their own stream's time base (optional). pkt is the decoder's and is
+	// reused: it must not be kept after returning.
 	OnPacket func(pkt *astiav.Packet) error
 	// Stop, when closed, ends reading as at end of input (optional): frames already read are kept.
 	Stop <-chan struct{}
 }
 
-// Info describes the video stream being decoded.
-type Info struct {
-	Width, Height     int
-	PixelFormat       astiav.PixelFormat
-	Codec             string
-	TimeBase          astiav.Rational
-	FrameRate         astiav.Rational // best guess, for progress and encoders that need one
-	SampleAspectRatio astiav.Rational
-	// DisplayMatrix is the stream's rotation metadata (nil if none); Rotation is its angle in degrees.
-	DisplayMatrix  []byte
-	Rotation       float64
-	ColorSpace     astiav.ColorSpace
-	ColorRange     astiav.ColorRange
-	ColorPrimaries astiav.ColorPrimaries
-	ColorTRC       astiav.ColorTransferCharacteristic
-	// Frames is the expected number of frames to decode, 0 when unknown.
-	Frames int64
-	// Duration is the expected duration of what will be read, 0 when unknown.
-	Duration time.Duration
-	// Input is the demuxer; Passthrough lists the non-video streams whose packets go to OnPacket.
-	Input       *astiav.FormatContext
-	VideoStream *astiav.Stream
-	Passthrough []*astiav.Stream
-}
-
-// Decoder reads frames from one input. It is not safe for concurrent use.
+// Decoder reads frames from one input. It owns its FFmpeg state (demuxer, decoder, packet, frame,
+// swscale context) until Close; the CodecParameters in its Info point into the demuxer and die
+// with it. It is not safe for concurrent use.
 type Decoder struct {
 	opts Options
-	info Info
+	info media.Input
 
 	fc          *astiav.FormatContext
+	vs          *astiav.Stream // the video stream, owned by fc
 	cc          *astiav.CodecContext
 	pkt         *astiav.Packet
 	avf         *astiav.Frame
@@ -143,7 +125,7 @@ func Open(ctx context.Context, opts Options) (d *Decoder, err error) {
 		cp := s.CodecParameters()
 		switch cp.MediaType() {
 		case astiav.MediaTypeVideo:
-			if isAttachedPicture(s) {
+			if av.IsAttachedPicture(s) {
 				continue
 			}
 			if vs == nil || (cp.Width()*cp.Height() > vs.CodecParameters().Width()*vs.CodecParameters().Height()) {
@@ -159,7 +141,7 @@ func Open(ctx context.Context, opts Options) (d *Decoder, err error) {
 		switch s.CodecParameters().MediaType() {
 		case astiav.MediaTypeAudio, astiav.MediaTypeSubtitle, astiav.MediaTypeData:
 			d.passthrough[s.Index()] = s
-			d.info.Passthrough = append(d.info.Passthrough, s)
+			d.info.Passthrough = append(d.info.Passthrough, describeStream(s))
 		}
 	}
 
@@ -186,23 +168,27 @@ func Open(ctx context.Context, opts Options) (d *Decoder, err error) {
 	d.pkt = astiav.AllocPacket()
 	d.avf = astiav.AllocFrame()
 
-	d.info.Width, d.info.Height = cp.Width(), cp.Height()
-	d.info.PixelFormat = cp.PixelFormat()
-	d.info.Codec = codec.Name()
-	d.info.TimeBase = vs.TimeBase()
-	d.info.FrameRate = d.fc.GuessFrameRate(vs, nil)
-	d.info.SampleAspectRatio = d.fc.GuessSampleAspectRatio(vs, nil)
-	d.info.ColorSpace, d.info.ColorRange = cp.ColorSpace(), cp.ColorRange()
-	d.info.ColorPrimaries, d.info.ColorTRC = cp.ColorPrimaries(), cp.ColorTransferCharacteristic()
+	d.vs = vs
+	d.info.Format = d.fc.InputFormat().Name()
+	d.info.Metadata = av.FormatTags(d.fc)
+	v := &d.info.Video
+	v.Index = vs.Index()
+	v.Width, v.Height = cp.Width(), cp.Height()
+	v.PixelFormat = cp.PixelFormat().String()
+	v.Codec = codec.Name()
+	v.TimeBase = av.FromRational(vs.TimeBase())
+	v.FrameRate = av.FromRational(d.fc.GuessFrameRate(vs, nil))
+	v.SampleAspectRatio = av.FromRational(d.fc.GuessSampleAspectRatio(vs, nil))
+	v.Color = av.ColorOf(cp)
 	if dm := vs.SideData(astiav.PacketSideDataTypeDisplaymatrix); len(dm) == 36 {
-		d.info.DisplayMatrix = append([]byte(nil), dm...)
+		v.DisplayMatrix = append([]byte(nil), dm...)
 		if m, err := astiav.NewDisplayMatrixFromBytes(dm); err == nil {
-			d.info.Rotation = m.Rotation()
+			v.Rotation = m.Rotation()
 		}
 	}
-	d.info.Input, d.info.VideoStream = d.fc, vs
-	d.colorspace, d.fullRange = swsColorspace(d.info), isFullRange(d.info)
-	d.pool = frame.NewPool(d.info.Width, d.info.Height)
+	v.Metadata, v.Disposition = av.StreamTags(vs), av.Disposition(vs)
+	d.colorspace, d.fullRange = swsColorspace(*v), isFullRange(v.Color.Range, cp.PixelFormat())
+	d.pool = frame.NewPool(v.Width, v.Height)
 
 	if err := d.applyLimits(vs); err != nil {
 		return nil, err
@@ -240,22 +226,40 @@ func (d *Decoder) applyLimits(vs *astiav.Stream) error {
 	if dur < 0 {
 		dur = 0
 	}
-	d.info.Duration = dur
-	fr := d.info.FrameRate
+	v := &d.info.Video
+	v.Duration = dur
+	fr := v.FrameRate
 	switch {
 	case !d.limited && vs.NbFrames() > 0:
-		d.info.Frames = vs.NbFrames()
-	case dur > 0 && fr.Num() > 0 && fr.Den() > 0:
-		d.info.Frames = int64(math.Round(dur.Seconds() * float64(fr.Num()) / float64(fr.Den())))
+		v.Frames = vs.NbFrames()
+	case dur > 0 && fr.Valid():
+		v.Frames = int64(math.Round(dur.Seconds() * float64(fr.Num) / float64(fr.Den)))
 	}
-	if o.MaxFrames > 0 && (d.info.Frames == 0 || o.MaxFrames < d.info.Frames) {
-		d.info.Frames = o.MaxFrames
+	if o.MaxFrames > 0 && (v.Frames == 0 || o.MaxFrames < v.Frames) {
+		v.Frames = o.MaxFrames
 	}
 	return nil
 }
 
-// Info describes the video stream.
-func (d *Decoder) Info() Info { return d.info }
+// describeStream describes a stream to copy; its CodecParameters are the demuxer's own.
+func describeStream(s *astiav.Stream) media.Stream {
+	cp := s.CodecParameters()
+	return media.Stream{
+		Index:           s.Index(),
+		Type:            cp.MediaType().String(),
+		Codec:           cp.CodecID().String(),
+		TimeBase:        av.FromRational(s.TimeBase()),
+		SampleRate:      cp.SampleRate(),
+		Channels:        cp.Channels(),
+		Metadata:        av.StreamTags(s),
+		Disposition:     av.Disposition(s),
+		CodecParameters: av.CodecParameters{CodecParameters: cp},
+	}
+}
+
+// Info describes the input: its container, video stream and the streams to copy. Its
+// CodecParameters are valid until Close.
+func (d *Decoder) Info() media.Input { return d.info }
 
 // FramesRead is the number of frames Read has returned.
 func (d *Decoder) FramesRead() int64 { return d.frames }
@@ -324,7 +328,7 @@ func (d *Decoder) receive() (*frame.Frame, error) {
 				d.flushed = true
 				return nil, nil
 			}
-			return nil, fmt.Errorf("decode: %s: %w", d.info.Codec, err)
+			return nil, fmt.Errorf("decode: %s: %w", d.info.Video.Codec, err)
 		}
 		f, keep, err := d.convert()
 		d.avf.Unref()
@@ -337,7 +341,7 @@ func (d *Decoder) receive() (*frame.Frame, error) {
 // convert turns the current AVFrame into a frame, or reports keep=false for frames outside the
 // requested range.
 func (d *Decoder) convert() (f *frame.Frame, keep bool, err error) {
-	pts := bestEffortTimestamp(d.avf)
+	pts := av.BestEffortTimestamp(d.avf)
 	if pts == astiav.NoPtsValue {
 		pts = d.frames // raw streams without timestamps: count frames
 	}
@@ -355,7 +359,7 @@ func (d *Decoder) convert() (f *frame.Frame, keep bool, err error) {
 		return nil, false, err
 	}
 	f.PTS = pts - d.startPTS[vi]
-	f.Duration = frameDuration(d.avf)
+	f.Duration = av.FrameDuration(d.avf)
 	f.Index = d.frames
 	d.frames++
 	if d.opts.MaxFrames > 0 && d.frames >= d.opts.MaxFrames {
@@ -390,7 +394,7 @@ func (d *Decoder) feed() error {
 			if errors.Is(err, astiav.ErrInvaliddata) {
 				return nil // a damaged packet: the decoder conceals it, as ffmpeg does
 			}
-			return fmt.Errorf("decode: %s packet: %w", d.info.Codec, err)
+			return fmt.Errorf("decode: %s packet: %w", d.info.Video.Codec, err)
 		}
 		return nil
 	}
@@ -415,7 +419,7 @@ func (d *Decoder) forward(pkt *astiav.Packet) error {
 				return nil
 			}
 			if d.endPTS != math.MaxInt64 {
-				end := astiav.RescaleQ(d.endPTS, d.info.TimeBase, s.TimeBase())
+				end := astiav.RescaleQ(d.endPTS, d.vs.TimeBase(), s.TimeBase())
 				if t >= end {
 					return nil
 				}
@@ -462,7 +466,7 @@ func (d *Decoder) drainPassthrough() error {
 		}
 		past := false
 		if s, ok := d.passthrough[d.pkt.StreamIndex()]; ok && d.pkt.Dts() != astiav.NoPtsValue {
-			end := astiav.RescaleQ(d.endPTS, d.info.TimeBase, s.TimeBase())
+			end := astiav.RescaleQ(d.endPTS, d.vs.TimeBase(), s.TimeBase())
 			past = d.pkt.Dts() > end+durationToTS(time.Second, s.TimeBase())
 		}
 		err := d.forward(d.pkt)
@@ -483,7 +487,7 @@ func (d *Decoder) checkTruncated() error {
 	if d.limited || d.stopped {
 		return nil
 	}
-	want := d.info.VideoStream.NbFrames()
+	want := d.vs.NbFrames()
 	if want <= 0 {
 		return nil
 	}
@@ -493,7 +497,8 @@ func (d *Decoder) checkTruncated() error {
 	return nil
 }
 
-// Close frees everything. It is nil-safe and idempotent.
+// Close frees everything, the demuxer's streams and so the CodecParameters Info handed out
+// included. It is nil-safe and idempotent.
 func (d *Decoder) Close() {
 	if d == nil {
 		return
@@ -531,30 +536,19 @@ func tsToDuration(ts int64, tb astiav.Rational) time.Duration {
 }
 
 // swsColorspace picks swscale's YUV matrix: the stream's own, else BT.709 for HD and BT.601 below.
-func swsColorspace(i Info) int {
-	switch i.ColorSpace {
-	case astiav.ColorSpaceBt709:
-		return 1
-	case astiav.ColorSpaceFcc:
-		return 4
-	case astiav.ColorSpaceBt470Bg, astiav.ColorSpaceSmpte170M:
-		return 5
-	case astiav.ColorSpaceSmpte240M:
-		return 7
-	case astiav.ColorSpaceBt2020Ncl, astiav.ColorSpaceBt2020Cl:
-		return 9
+func swsColorspace(v media.Video) int {
+	if cs, ok := av.SwsColorspace(v.Color.Space); ok {
+		return cs
 	}
-	if i.Height >= 720 || i.Width >= 1280 {
-		return 1
-	}
-	return 5
+	cs, _ := av.SwsColorspace(av.DefaultColorSpace(v.Width, v.Height))
+	return cs
 }
 
-func isFullRange(i Info) bool {
-	if i.ColorRange == astiav.ColorRangeJpeg {
+func isFullRange(r media.ColorRange, pf astiav.PixelFormat) bool {
+	if r == media.ColorRangeFull {
 		return true
 	}
-	switch i.PixelFormat {
+	switch pf {
 	case astiav.PixelFormatYuvj420P, astiav.PixelFormatYuvj422P, astiav.PixelFormatYuvj444P, astiav.PixelFormatYuvj440P:
 		return true
 	}

@@ -2,6 +2,9 @@
 // (swscale) to the encoder's pixel format, encodes, and muxes together with the input's audio,
 // subtitle and data packets, which are copied untouched.
 //
+// What to keep from the input (time base, frame rate, sample aspect ratio, colour, rotation, tags,
+// streams to copy) comes as a media.Input, which is how decode describes what it reads.
+//
 // File outputs are written to a temporary file beside the target and renamed into place only by
 // Close(true), so a failed job never leaves a half-written file, and an existing file is replaced
 // only when Options.Overwrite is set.
@@ -18,8 +21,9 @@ import (
 
 	"github.com/asticode/go-astiav"
 
-	"github.com/ugcsr/ugcsr/decode"
 	"github.com/ugcsr/ugcsr/frame"
+	"github.com/ugcsr/ugcsr/internal/av"
+	"github.com/ugcsr/ugcsr/media"
 )
 
 // ErrExists is returned when the output exists and overwriting was not allowed.
@@ -50,7 +54,8 @@ type Options struct {
 	Threads int
 }
 
-// Encoder encodes frames of one size into one output.
+// Encoder encodes frames of one size into one output. It owns its FFmpeg state (muxer, output
+// file, encoder, frame, packet, swscale context) and frees it in Close.
 type Encoder struct {
 	opts  Options
 	final string // target path ("" for pipes)
@@ -62,7 +67,7 @@ type Encoder struct {
 	vs      *astiav.Stream
 	avf     *astiav.Frame
 	pkt     *astiav.Packet
-	sws     *swsFromFloat
+	sws     *av.Scaler
 	rgb     bool
 	w, h    int
 	streams map[int]*astiav.Stream // input passthrough index -> output stream
@@ -113,8 +118,9 @@ func unwrapPathError(err error) error {
 }
 
 // Open prepares the output for frames of w x h, copying the passthrough streams described by in and
-// writing the header. Close must be called in every case.
-func Open(o Options, in decode.Info, w, h int) (e *Encoder, err error) {
+// writing the header. Close must be called in every case. The decoder that described in must stay
+// open until Open returns: its streams' CodecParameters are copied here.
+func Open(o Options, in media.Input, w, h int) (e *Encoder, err error) {
 	if err := CheckOutput(o); err != nil {
 		return nil, err
 	}
@@ -143,14 +149,20 @@ func Open(o Options, in decode.Info, w, h int) (e *Encoder, err error) {
 	if e.ofc, err = astiav.AllocOutputFormatContext(of, "", target); err != nil || e.ofc == nil {
 		return nil, fmt.Errorf("encode: cannot open a %s muxer for %q", of.Name(), o.Output)
 	}
-	if err := e.openVideo(of, in); err != nil {
+	if err := e.openVideo(of, in.Video); err != nil {
 		return nil, err
 	}
-	e.addPassthrough(of, in)
-	copyFormatMeta(e.ofc, in.Input)
-	deleteFormatMeta(e.ofc, "encoder")
+	if err := e.addPassthrough(of, in.Passthrough); err != nil {
+		return nil, err
+	}
+	if err := av.AddFormatTags(e.ofc, in.Metadata); err != nil {
+		return nil, fmt.Errorf("encode: container tags: %w", err)
+	}
+	if err := av.DeleteFormatTag(e.ofc, "encoder"); err != nil {
+		return nil, fmt.Errorf("encode: container tags: %w", err)
+	}
 
-	if formatFlags(of)&astiav.IOFormatFlags(astiav.IOFormatFlagNofile) == 0 {
+	if of.Flags()&astiav.IOFormatFlags(astiav.IOFormatFlagNofile) == 0 {
 		if e.pb, err = astiav.OpenIOContext(target, astiav.NewIOContextFlags(astiav.IOContextFlagWrite)); err != nil {
 			return nil, fmt.Errorf("encode: open %q: %w", o.Output, err)
 		}
@@ -203,12 +215,12 @@ func isPlainPath(s string) bool {
 func pickCodec(o Options, of *astiav.OutputFormat) (*astiav.Codec, error) {
 	name := o.Codec
 	if name == "" {
-		switch def := defaultVideoCodec(of); {
+		switch def := av.DefaultVideoCodec(of); {
 		case of.Name() == "webm":
 			name = "libvpx-vp9"
 		case def == astiav.CodecIDPng || def == astiav.CodecIDMjpeg && of.Name() == "image2":
 			name = "png"
-		case def == astiav.CodecIDRawvideo || def == codecIDWrappedAVFrame:
+		case def == astiav.CodecIDRawvideo || def == av.CodecIDWrappedAVFrame:
 			if c := astiav.FindEncoder(def); c != nil {
 				return c, nil
 			}
@@ -220,13 +232,13 @@ func pickCodec(o Options, of *astiav.OutputFormat) (*astiav.Codec, error) {
 	if c == nil {
 		return nil, fmt.Errorf("encode: this FFmpeg has no video encoder %q", name)
 	}
-	if c.ID() != astiav.CodecIDNone && !canMux(of, c.ID()) {
+	if c.ID() != astiav.CodecIDNone && !av.CanMux(of, c.ID()) {
 		return nil, fmt.Errorf("encode: container %s cannot hold %s video", of.Name(), name)
 	}
 	return c, nil
 }
 
-func (e *Encoder) openVideo(of *astiav.OutputFormat, in decode.Info) error {
+func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 	o := e.opts
 	codec, err := pickCodec(o, of)
 	if err != nil {
@@ -243,16 +255,16 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in decode.Info) error {
 	cc.SetWidth(e.w)
 	cc.SetHeight(e.h)
 	cc.SetPixelFormat(pf)
-	cc.SetTimeBase(in.TimeBase)
-	if fr := in.FrameRate; fr.Num() > 0 && fr.Den() > 0 {
-		cc.SetFramerate(fr)
+	cc.SetTimeBase(av.ToRational(in.TimeBase))
+	if fr := in.FrameRate; fr.Valid() {
+		cc.SetFramerate(av.ToRational(fr))
 	}
-	cc.SetSampleAspectRatio(scaledSAR(in, e.w, e.h))
+	cc.SetSampleAspectRatio(av.ToRational(scaledSAR(in, e.w, e.h)))
 	if o.Bitrate > 0 {
 		cc.SetBitRate(o.Bitrate)
 	}
 	cc.SetThreadCount(o.Threads)
-	if formatFlags(of)&astiav.IOFormatFlags(astiav.IOFormatFlagGlobalheader) != 0 {
+	if of.Flags()&astiav.IOFormatFlags(astiav.IOFormatFlagGlobalheader) != 0 {
 		cc.SetFlags(cc.Flags().Add(astiav.CodecContextFlagGlobalHeader))
 	}
 	// Packed rgb24/rgb48le are written in Go with exact rounding; every other format, RGB ones
@@ -260,7 +272,7 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in decode.Info) error {
 	e.rgb = pf == astiav.PixelFormatRgb24 || pf == astiav.PixelFormatRgb48Le
 	opts := astiav.NewDictionary()
 	defer opts.Free()
-	if !isRGB(pf) {
+	if !av.IsRGB(pf) {
 		cs := outputColorspace(in)
 		opts.Set("colorspace", strconv.Itoa(int(cs.space)), 0)
 		opts.Set("color_primaries", strconv.Itoa(int(cs.primaries)), 0)
@@ -308,12 +320,14 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in decode.Info) error {
 	}
 	e.vs.SetTimeBase(cc.TimeBase())
 	e.vs.SetSampleAspectRatio(cc.SampleAspectRatio())
-	if fr := in.FrameRate; fr.Num() > 0 {
-		e.vs.SetAvgFrameRate(fr)
+	if fr := in.FrameRate; fr.Num > 0 {
+		e.vs.SetAvgFrameRate(av.ToRational(fr))
 	}
-	if in.VideoStream != nil {
-		copyStreamMeta(e.vs, in.VideoStream)
-		deleteStreamMeta(e.vs, "encoder")
+	if err := copyStreamMeta(e.vs, in.Metadata, in.Disposition); err != nil {
+		return err
+	}
+	if err := av.DeleteStreamTag(e.vs, "encoder"); err != nil {
+		return fmt.Errorf("encode: video stream tags: %w", err)
 	}
 	if len(in.DisplayMatrix) == 36 {
 		if err := e.vs.AddSideData(astiav.PacketSideDataTypeDisplaymatrix, in.DisplayMatrix); err != nil {
@@ -331,8 +345,8 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in decode.Info) error {
 	}
 	e.pkt = astiav.AllocPacket()
 	if !e.rgb {
-		if e.sws, err = newSwsFromFloat(e.w, e.h, pf, outputColorspace(in).sws); err != nil {
-			return err
+		if e.sws, err = av.NewFromFloat(e.w, e.h, pf, outputColorspace(in).sws, false); err != nil {
+			return fmt.Errorf("encode: %w", err)
 		}
 	}
 	return nil
@@ -340,10 +354,14 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in decode.Info) error {
 
 // addPassthrough creates an output stream for every input stream the container can hold; streams
 // it cannot (an mp4 timecode track going to webm, say) are skipped.
-func (e *Encoder) addPassthrough(of *astiav.OutputFormat, in decode.Info) {
-	for _, is := range in.Passthrough {
-		cp := is.CodecParameters()
-		if !canMux(of, cp.CodecID()) {
+func (e *Encoder) addPassthrough(of *astiav.OutputFormat, streams []media.Stream) error {
+	for _, is := range streams {
+		p, ok := is.CodecParameters.(av.CodecParameters)
+		if !ok || p.CodecParameters == nil {
+			return fmt.Errorf("encode: stream %d to copy has no codec parameters from decode", is.Index)
+		}
+		cp := p.CodecParameters
+		if !av.CanMux(of, cp.CodecID()) {
 			continue
 		}
 		out := e.ofc.NewStream(nil)
@@ -353,11 +371,26 @@ func (e *Encoder) addPassthrough(of *astiav.OutputFormat, in decode.Info) {
 		if err := cp.Copy(out.CodecParameters()); err != nil {
 			continue
 		}
-		copyStreamMeta(out, is)
-		out.SetTimeBase(is.TimeBase())
-		e.streams[is.Index()] = out
-		e.inTB[is.Index()] = is.TimeBase()
+		if err := copyStreamMeta(out, is.Metadata, is.Disposition); err != nil {
+			return err
+		}
+		tb := av.ToRational(is.TimeBase)
+		out.SetTimeBase(tb)
+		e.streams[is.Index] = out
+		e.inTB[is.Index] = tb
 	}
+	return nil
+}
+
+// copyStreamMeta gives an output stream the input stream's tags and disposition, and lets the muxer
+// pick the codec tag.
+func copyStreamMeta(s *astiav.Stream, tags []media.Tag, d media.Disposition) error {
+	if err := av.AddStreamTags(s, tags); err != nil {
+		return fmt.Errorf("encode: stream %d tags: %w", s.Index(), err)
+	}
+	av.SetDisposition(s, d)
+	s.CodecParameters().SetCodecTag(0)
+	return nil
 }
 
 // WritePacket muxes a passthrough packet from the input (decode.Options.OnPacket). Packets of
@@ -387,12 +420,12 @@ func (e *Encoder) Encode(f *frame.Frame) error {
 		return fmt.Errorf("encode: frame is %dx%d, encoder %dx%d", f.W, f.H, e.w, e.h)
 	}
 	if e.rgb {
-		if err := makeWritable(e.avf); err != nil {
+		if err := av.MakeWritable(e.avf); err != nil {
 			return fmt.Errorf("encode: frame buffer: %w", err)
 		}
 		writeRGB(e.avf, f)
-	} else if err := e.sws.convert(e.avf, f); err != nil {
-		return err
+	} else if err := e.sws.FromFloat(e.avf, f.Plane(0), f.Plane(1), f.Plane(2), f.W, f.H); err != nil {
+		return fmt.Errorf("encode: convert frame: %w", err)
 	}
 	e.avf.SetPts(f.PTS)
 	if err := e.cc.SendFrame(e.avf); err != nil {
@@ -449,9 +482,7 @@ func (e *Encoder) Close(commit bool) (err error) {
 		}
 		e.pb = nil
 	}
-	if e.sws != nil {
-		e.sws.free()
-	}
+	e.sws.Free()
 	if e.avf != nil {
 		e.avf.Free()
 	}

@@ -1,58 +1,20 @@
 package encode
 
-/*
-#include <libavutil/frame.h>
-#include <libswscale/swscale.h>
-struct SwsContext *ugcsr_sws_from_float(int w, int h, int fmt, int colorspace, int full_range);
-int ugcsr_float_to_frame(struct SwsContext *c, AVFrame *dst, const float *r, const float *g, const float *b, int w, int h);
-*/
-import "C"
-
 import (
 	"fmt"
-	"unsafe"
 
 	"github.com/asticode/go-astiav"
 
-	"github.com/ugcsr/ugcsr/decode"
 	"github.com/ugcsr/ugcsr/frame"
+	"github.com/ugcsr/ugcsr/internal/av"
+	"github.com/ugcsr/ugcsr/media"
 )
-
-// swsFromFloat converts planar float RGB to the encoder's YUV format, once per frame.
-type swsFromFloat struct{ c *C.struct_SwsContext }
-
-func newSwsFromFloat(w, h int, pf astiav.PixelFormat, colorspace int) (*swsFromFloat, error) {
-	c := C.ugcsr_sws_from_float(C.int(w), C.int(h), C.int(pf), C.int(colorspace), 0)
-	if c == nil {
-		return nil, fmt.Errorf("encode: swscale cannot convert RGB to %s at %dx%d", pf, w, h)
-	}
-	return &swsFromFloat{c: c}, nil
-}
-
-func (s *swsFromFloat) convert(dst *astiav.Frame, f *frame.Frame) error {
-	r, g, b := f.Plane(0), f.Plane(1), f.Plane(2)
-	n := C.ugcsr_float_to_frame(s.c, (*C.AVFrame)(dst.UnsafePointer()),
-		(*C.float)(unsafe.Pointer(&r[0])), (*C.float)(unsafe.Pointer(&g[0])), (*C.float)(unsafe.Pointer(&b[0])),
-		C.int(f.W), C.int(f.H))
-	if n < 0 {
-		return fmt.Errorf("encode: convert frame: %w", astiav.Error(n))
-	}
-	return nil
-}
-
-func (s *swsFromFloat) free() {
-	if s.c != nil {
-		C.sws_freeContext(s.c)
-		s.c = nil
-	}
-}
 
 // writeRGB fills a packed rgb24/rgb48 frame in Go, rounding exactly as frame.To8 does, so a model's
 // 8-bit output survives a PNG bit for bit.
 func writeRGB(dst *astiav.Frame, f *frame.Frame) {
-	av := (*C.AVFrame)(dst.UnsafePointer())
-	stride := int(av.linesize[0])
-	data := unsafe.Slice((*byte)(av.data[0]), stride*f.H)
+	stride := dst.Linesize()[0]
+	data := av.Plane(dst, 0)
 	r, g, b := f.Plane(0), f.Plane(1), f.Plane(2)
 	deep := dst.PixelFormat() == astiav.PixelFormatRgb48Le
 	for y := 0; y < f.H; y++ {
@@ -115,19 +77,19 @@ func pickPixFmt(name string, c *astiav.Codec) (astiav.PixelFormat, error) {
 
 // scaledSAR keeps the displayed aspect: a non-uniform resize changes the sample aspect ratio the
 // way FFmpeg's scale filter does.
-func scaledSAR(in decode.Info, w, h int) astiav.Rational {
+func scaledSAR(in media.Video, w, h int) media.Rational {
 	sar := in.SampleAspectRatio
-	if sar.Num() <= 0 || sar.Den() <= 0 {
-		return astiav.NewRational(0, 1)
+	if !sar.Valid() {
+		return media.Rational{Num: 0, Den: 1}
 	}
-	num := int64(sar.Num()) * int64(h) * int64(in.Width)
-	den := int64(sar.Den()) * int64(w) * int64(in.Height)
+	num := int64(sar.Num) * int64(h) * int64(in.Width)
+	den := int64(sar.Den) * int64(w) * int64(in.Height)
 	g := gcd(num, den)
 	num, den = num/g, den/g
 	for num > 1<<30 || den > 1<<30 {
 		num, den = num>>1, den>>1
 	}
-	return astiav.NewRational(int(num), int(den))
+	return media.Rational{Num: int(num), Den: int(den)}
 }
 
 func gcd(a, b int64) int64 {
@@ -141,35 +103,32 @@ func gcd(a, b int64) int64 {
 }
 
 type colorspaceChoice struct {
-	space     astiav.ColorSpace
-	primaries astiav.ColorPrimaries
-	trc       astiav.ColorTransferCharacteristic
+	space     media.ColorSpace
+	primaries media.ColorPrimaries
+	trc       media.ColorTransfer
 	sws       int
 }
 
 // outputColorspace tags the output with the input's colour description, defaulting to BT.709 for
-// HD (what the decoder assumed for untagged input) and BT.601 below.
-func outputColorspace(in decode.Info) colorspaceChoice {
-	c := colorspaceChoice{space: in.ColorSpace, primaries: in.ColorPrimaries, trc: in.ColorTRC}
-	switch in.ColorSpace {
-	case astiav.ColorSpaceBt709:
-		c.sws = 1
-	case astiav.ColorSpaceBt470Bg, astiav.ColorSpaceSmpte170M:
-		c.sws = 5
-	case astiav.ColorSpaceBt2020Ncl, astiav.ColorSpaceBt2020Cl:
-		c.sws = 9
-	default:
-		if in.Height >= 720 || in.Width >= 1280 {
-			c = colorspaceChoice{astiav.ColorSpaceBt709, astiav.ColorPrimariesBt709, astiav.ColorTransferCharacteristicBt709, 1}
-		} else {
-			c = colorspaceChoice{astiav.ColorSpaceSmpte170M, astiav.ColorPrimariesSmpte170M, astiav.ColorTransferCharacteristicSmpte170M, 5}
+// HD (what the decoder assumed for untagged input) and BT.601 below. FCC and SMPTE 240M input,
+// which the decoder reads with their own matrices, is written as if untagged.
+func outputColorspace(in media.Video) colorspaceChoice {
+	c := colorspaceChoice{space: in.Color.Space, primaries: in.Color.Primaries, trc: in.Color.Transfer}
+	var known bool
+	c.sws, known = av.SwsColorspace(c.space)
+	if !known || c.space == media.ColorSpaceFCC || c.space == media.ColorSpaceSMPTE240M {
+		c.space = av.DefaultColorSpace(in.Width, in.Height)
+		c.primaries, c.trc = media.ColorPrimariesSMPTE170M, media.ColorTransferSMPTE170M
+		if c.space == media.ColorSpaceBT709 {
+			c.primaries, c.trc = media.ColorPrimariesBT709, media.ColorTransferBT709
 		}
+		c.sws, _ = av.SwsColorspace(c.space)
 	}
-	if c.primaries == astiav.ColorPrimariesUnspecified || c.primaries == 0 {
-		c.primaries = astiav.ColorPrimariesBt709
+	if c.primaries == media.ColorPrimariesUnspecified || c.primaries == 0 {
+		c.primaries = media.ColorPrimariesBT709
 	}
-	if c.trc == astiav.ColorTransferCharacteristicUnspecified || c.trc == 0 {
-		c.trc = astiav.ColorTransferCharacteristicBt709
+	if c.trc == media.ColorTransferUnspecified || c.trc == 0 {
+		c.trc = media.ColorTransferBT709
 	}
 	return c
 }

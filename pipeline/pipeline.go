@@ -18,12 +18,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/asticode/go-astiav"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ugcsr/ugcsr/decode"
 	"github.com/ugcsr/ugcsr/encode"
 	"github.com/ugcsr/ugcsr/frame"
+	"github.com/ugcsr/ugcsr/media"
 	"github.com/ugcsr/ugcsr/sr"
 	"github.com/ugcsr/ugcsr/sr/backends"
 	"github.com/ugcsr/ugcsr/sr/tilereuse"
@@ -102,7 +102,7 @@ type Counter struct {
 
 // Result summarises a finished job.
 type Result struct {
-	Input       decode.Info
+	Input       media.Input
 	InSize      image.Point
 	OutSize     image.Point
 	Model       string
@@ -135,8 +135,8 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		return res, err
 	}
 	defer dec.Close()
-	info := dec.Info()
-	res.Input = info
+	res.Input = dec.Info()
+	info := res.Input.Video
 	in := image.Pt(info.Width, info.Height)
 	out, err := OutputSize(in, cfg.Scale, cfg.Size)
 	if err != nil {
@@ -217,7 +217,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		inflight = 2*workers*batch + 2
 	}
 
-	enc, err := encode.Open(cfg.Output, info, out.X, out.Y)
+	enc, err := encode.Open(cfg.Output, res.Input, out.X, out.Y)
 	if err != nil {
 		return res, err
 	}
@@ -295,7 +295,7 @@ type runner struct {
 	batch    int
 	slots    chan struct{} // one token per frame in flight
 	outPool  *frame.Pool
-	info     decode.Info
+	info     media.Video
 
 	written  atomic.Int64
 	inFlight atomic.Int64 // decoded, not yet encoded
@@ -516,7 +516,7 @@ func (r *runner) emit(it item, last **frame.Frame) error {
 	}
 	r.written.Add(1)
 	r.inFlight.Add(-1)
-	t := astiav.RescaleQ(it.src.PTS+it.src.Duration, r.info.TimeBase, astiav.NewRational(1, 1000000))
+	t := media.Rescale(it.src.PTS+it.src.Duration, r.info.TimeBase, media.Rational{Num: 1, Den: 1_000_000})
 	r.outTime.Store(t)
 	it.src.Release()
 	return nil

@@ -111,7 +111,7 @@ func benchPipeline(ctx context.Context, w io.Writer, input, dur string) error {
 	ffTime := time.Since(t0)
 
 	fps := func(d time.Duration) float64 { return float64(frames) / d.Seconds() }
-	fmt.Fprintf(w, "clip: %s, %d frames %dx%d; %d cores (%s)\n\n", input, frames, info.Width, info.Height, runtime.NumCPU(), cpuName())
+	fmt.Fprintf(w, "clip: %s, %d frames %dx%d; %d cores (%s)\n\n", input, frames, info.Video.Width, info.Video.Height, runtime.NumCPU(), cpuName())
 	fmt.Fprintf(w, "| stage | time (s) | fps |\n|---|---:|---:|\n")
 	fmt.Fprintf(w, "| decode only (to float RGB) | %.2f | %.1f |\n", decodeTime.Seconds(), fps(decodeTime))
 	fmt.Fprintf(w, "| decode + encode (x1, libx264 crf 18 medium) | %.2f | %.1f |\n", encTime.Seconds(), fps(encTime))

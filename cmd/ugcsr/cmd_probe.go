@@ -24,21 +24,21 @@ func probeCommand() *cli.Command {
 			}
 			defer d.Close()
 			i := d.Info()
+			v := i.Video
 			w := os.Stdout
-			fmt.Fprintf(w, "input:    %s (%s)\n", c.Args().First(), i.Input.InputFormat().Name())
+			fmt.Fprintf(w, "input:    %s (%s)\n", c.Args().First(), i.Format)
 			fmt.Fprintf(w, "video:    #%d %s %dx%d %s, SAR %d:%d, %d/%d fps, time base %d/%d\n",
-				i.VideoStream.Index(), i.Codec, i.Width, i.Height, i.PixelFormat, i.SampleAspectRatio.Num(), i.SampleAspectRatio.Den(),
-				i.FrameRate.Num(), i.FrameRate.Den(), i.TimeBase.Num(), i.TimeBase.Den())
-			fmt.Fprintf(w, "colour:   space %d, range %d, primaries %d, transfer %d (FFmpeg enum values)\n", i.ColorSpace, i.ColorRange, i.ColorPrimaries, i.ColorTRC)
-			if i.DisplayMatrix != nil {
-				fmt.Fprintf(w, "rotation: %g degrees (kept as metadata)\n", i.Rotation)
+				v.Index, v.Codec, v.Width, v.Height, v.PixelFormat, v.SampleAspectRatio.Num, v.SampleAspectRatio.Den,
+				v.FrameRate.Num, v.FrameRate.Den, v.TimeBase.Num, v.TimeBase.Den)
+			fmt.Fprintf(w, "colour:   space %d, range %d, primaries %d, transfer %d (FFmpeg enum values)\n", v.Color.Space, v.Color.Range, v.Color.Primaries, v.Color.Transfer)
+			if v.DisplayMatrix != nil {
+				fmt.Fprintf(w, "rotation: %g degrees (kept as metadata)\n", v.Rotation)
 			}
-			fmt.Fprintf(w, "frames:   %d, duration %.3fs\n", i.Frames, i.Duration.Seconds())
+			fmt.Fprintf(w, "frames:   %d, duration %.3fs\n", v.Frames, v.Duration.Seconds())
 			for _, s := range i.Passthrough {
-				cp := s.CodecParameters()
-				fmt.Fprintf(w, "copy:     #%d %s %s", s.Index(), cp.MediaType(), cp.CodecID())
-				if cp.SampleRate() > 0 {
-					fmt.Fprintf(w, " %d Hz, %d channels", cp.SampleRate(), cp.Channels())
+				fmt.Fprintf(w, "copy:     #%d %s %s", s.Index, s.Type, s.Codec)
+				if s.SampleRate > 0 {
+					fmt.Fprintf(w, " %d Hz, %d channels", s.SampleRate, s.Channels)
 				}
 				fmt.Fprintln(w)
 			}

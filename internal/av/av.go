@@ -1,0 +1,89 @@
+// Package av holds the FFmpeg helpers decode and encode share: the C fields go-astiav v0.16.0 has
+// no accessor for, tags, the colour-matrix table, swscale to and from planar float RGB, and the
+// conversions between go-astiav values and package media's.
+//
+// Nothing here frees what it is given; a Go view of C memory (Plane) dies with its frame's buffer.
+package av
+
+/*
+#cgo pkg-config: libavformat libavcodec libavutil
+#include <libavformat/avformat.h>
+#include <libavutil/frame.h>
+#include <libavutil/pixdesc.h>
+
+static int ugcsr_pix_fmt_rgb(int fmt) {
+	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
+	return d && (d->flags & AV_PIX_FMT_FLAG_RGB);
+}
+*/
+import "C"
+
+import (
+	"unsafe"
+
+	"github.com/asticode/go-astiav"
+
+	"github.com/ugcsr/ugcsr/media"
+)
+
+// cptr returns the C struct behind a go-astiav wrapper. Every wrapper type of go-astiav v0.16.0
+// (pinned in go.mod) is a struct holding only that pointer, unexported and without an accessor
+// on Stream, FormatContext and OutputFormat; this is the one place that reaches for it.
+func cptr[T any](p *T) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(p)) }
+
+func cStream(s *astiav.Stream) *C.AVStream { return (*C.AVStream)(cptr(s)) }
+
+func cFormat(fc *astiav.FormatContext) *C.AVFormatContext { return (*C.AVFormatContext)(cptr(fc)) }
+
+func cOutputFormat(f *astiav.OutputFormat) *C.AVOutputFormat {
+	return (*C.AVOutputFormat)(cptr(f))
+}
+
+func cFrame(f *astiav.Frame) *C.AVFrame { return (*C.AVFrame)(f.UnsafePointer()) }
+
+// CodecParameters is the media.CodecParameters decode hands out: the demuxer's own
+// AVCodecParameters of a copied stream, not a copy. avformat_close_input frees it, so it is valid
+// until the decoder that made it is closed; encode copies it into its output stream at Open.
+type CodecParameters struct{ *astiav.CodecParameters }
+
+// FromRational converts an FFmpeg rational.
+func FromRational(r astiav.Rational) media.Rational {
+	return media.Rational{Num: r.Num(), Den: r.Den()}
+}
+
+// ToRational converts to an FFmpeg rational.
+func ToRational(r media.Rational) astiav.Rational { return astiav.NewRational(r.Num, r.Den) }
+
+// ColorOf reads a stream's colour description. media's colour values are FFmpeg's.
+func ColorOf(cp *astiav.CodecParameters) media.Color {
+	return media.Color{
+		Space:     media.ColorSpace(cp.ColorSpace()),
+		Range:     media.ColorRange(cp.ColorRange()),
+		Primaries: media.ColorPrimaries(cp.ColorPrimaries()),
+		Transfer:  media.ColorTransfer(cp.ColorTransferCharacteristic()),
+	}
+}
+
+// IsRGB reports whether a pixel format holds RGB rather than YUV (av_pix_fmt_desc_get).
+func IsRGB(pf astiav.PixelFormat) bool { return C.ugcsr_pix_fmt_rgb(C.int(pf)) != 0 }
+
+// BestEffortTimestamp is the frame's best_effort_timestamp.
+func BestEffortTimestamp(f *astiav.Frame) int64 { return int64(cFrame(f).best_effort_timestamp) }
+
+// FrameDuration is the frame's pkt_duration, in its stream's time base.
+func FrameDuration(f *astiav.Frame) int64 { return int64(cFrame(f).pkt_duration) }
+
+// Plane returns plane i of a video frame as linesize*height bytes. The slice is a view of the
+// frame's buffer: it dies when the frame is unreffed, freed or made writable.
+func Plane(f *astiav.Frame, i int) []byte {
+	return unsafe.Slice((*byte)(cFrame(f).data[i]), f.Linesize()[i]*f.Height())
+}
+
+// MakeWritable gives the frame a buffer of its own when an encoder still holds the current one
+// (av_frame_make_writable).
+func MakeWritable(f *astiav.Frame) error {
+	if ret := C.av_frame_make_writable(cFrame(f)); ret < 0 {
+		return astiav.Error(ret)
+	}
+	return nil
+}
