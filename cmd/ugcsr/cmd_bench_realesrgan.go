@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ugcsr/ugcsr/frame"
+	"github.com/ugcsr/ugcsr/internal/appcache"
 	"github.com/ugcsr/ugcsr/sr"
 	"github.com/ugcsr/ugcsr/sr/ncnn"
 	"github.com/ugcsr/ugcsr/sr/onnx"
@@ -42,7 +43,7 @@ func benchRealESRGANCommand() *cli.Command {
 }
 
 func benchRealESRGAN(ctx context.Context, w io.Writer, ncnnBin, vkshim string, reps int) error {
-	cache := ort.DefaultCacheDir()
+	cache := appcache.Dir()
 	lib, err := ort.LibraryPath("", cache)
 	if err != nil {
 		return err
@@ -195,7 +196,7 @@ func timeNCNN(ctx context.Context, bin, vkshim, tmp string, sz image.Point, _ in
 	}
 	png.Encode(f, testFrame(sz).ToRGBA())
 	f.Close()
-	models := realesrgan.ModelsDir(ort.DefaultCacheDir())
+	models := realesrgan.ModelsDir(appcache.Dir())
 	cmd := exec.CommandContext(ctx, bin, "-i", in, "-o", filepath.Join(tmp, "out.png"), "-m", models,
 		"-n", "realesrgan-x4fast", "-s", "4", "-t", fmt.Sprint(max(sz.X, sz.Y)))
 	cmd.Env = append(os.Environ(), "VKSHIM_HIDE=VK_KHR_8bit_storage")
