@@ -2,9 +2,13 @@ package realesrgan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
+	"io/fs"
+	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -125,4 +129,30 @@ func TestConvFLOPs(t *testing.T) {
 	if want := int64(2 * 9 * (3*64 + 32*64*64 + 64*48)); flops != want {
 		t.Fatalf("x4fast: %d FLOPs per pixel, want %d", flops, want)
 	}
+}
+
+// TestBench runs Bench on one small size with a reference binary that does not exist.
+func TestBench(t *testing.T) {
+	openNamed(t, X4Fast) // skips (or fails, with $UGCSR_REQUIRE_ORT=1) without ONNX Runtime or the models
+	in := image.Pt(32, 24)
+	r, err := Bench(context.Background(), BenchOptions{Sizes: []image.Point{in}, Reps: 1, Threads: 1,
+		NCNNBin: filepath.Join(t.TempDir(), "missing")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(2 * 9 * (3*64 + 32*64*64 + 64*48)); r.FLOPsPerPixel != want {
+		t.Errorf("FLOPs per pixel %d, want %d", r.FLOPsPerPixel, want)
+	}
+	if r.Threads != 1 || r.ORTVersion == "" || !(r.MatMulGFLOPS > 0) || r.NCNNOverhead != 0 || len(r.Rows) != 1 {
+		t.Fatalf("%+v", r)
+	}
+	row := r.Rows[0]
+	want := float64(r.FLOPsPerPixel) * float64(in.X*in.Y) / row.Time.Seconds() / 1e9
+	if row.In != in || row.Time <= 0 || !(math.Abs(row.GFLOPS-want) <= 1e-9*want) {
+		t.Errorf("row %+v, want %.3f GFLOP/s", row, want)
+	}
+	if !errors.Is(row.NCNNErr, fs.ErrNotExist) || row.NCNN != 0 {
+		t.Errorf("reference: %v, %v; want a missing binary", row.NCNN, row.NCNNErr)
+	}
+	t.Logf("%+v", r)
 }
