@@ -7,7 +7,8 @@ import (
 )
 
 // TestCountMACs counts a graph with a Conv, a reshape through an exporter-style
-// Shape/Gather/Concat chain, a MatMul and a Gemm, for a symbolic input size given at count time.
+// Shape/Gather/Concat chain, a MatMul and two Gemms (one transposing A), for a symbolic input size
+// given at count time.
 func TestCountMACs(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "m.onnx")
 	if err := os.WriteFile(p, macsGraph(t), 0o644); err != nil {
@@ -18,14 +19,14 @@ func TestCountMACs(t *testing.T) {
 		t.Fatal(err)
 	}
 	hw := int64(32 * 24) // stride 2, pad 1, kernel 3
-	conv, mm, gemm := 8*hw*27, hw*16*8, int64(4*5*16)
-	if r.MACs != conv+mm+gemm || r.Counted != 3 || r.Uncounted != 0 ||
+	conv, mm, gemm := 8*hw*27, hw*16*8, int64(4*5*16+4*5*16)
+	if r.MACs != conv+mm+gemm || r.Counted != 4 || r.Uncounted != 0 ||
 		r.ByOp["Conv"] != conv || r.ByOp["MatMul"] != mm || r.ByOp["Gemm"] != gemm {
 		t.Errorf("got %+v, want conv %d matmul %d gemm %d", r, conv, mm, gemm)
 	}
 	// Without the input size the Conv and MatMul are uncounted.
 	r, _ = CountMACs(p, nil)
-	if r.Counted != 1 || r.Uncounted != 2 {
+	if r.Counted != 2 || r.Uncounted != 2 {
 		t.Errorf("symbolic: %+v", r)
 	}
 }
@@ -37,10 +38,12 @@ func macsGraph(t testing.TB) []byte {
 	g.Input("x", Float, 1, 3, -1, -1)
 	g.Output("y", Float, -1, 16)
 	g.Output("z", Float, 4, 5)
+	g.Output("zt", Float, 4, 5)
 	g.Initializer("w", Float, []int64{8, 3, 3, 3}, make([]float32, 8*27))
 	g.Initializer("m", Float, []int64{8, 16}, make([]float32, 128))
 	g.Initializer("a", Float, []int64{4, 16}, make([]float32, 64))
 	g.Initializer("b", Float, []int64{5, 16}, make([]float32, 80))
+	g.Initializer("at", Float, []int64{16, 4}, make([]float32, 64))
 	g.Initializer("i01", Int64, []int64{2}, []int64{0, 1})
 	g.Initializer("minus1", Int64, []int64{1}, []int64{-1})
 	g.Initializer("flat", Int64, []int64{2}, []int64{-1, 16})
@@ -53,6 +56,7 @@ func macsGraph(t testing.TB) []byte {
 	g.Node("MatMul", []string{"tr", "m"}, []string{"mm"})
 	g.Node("Reshape", []string{"mm", "flat"}, []string{"y"})
 	g.Node("Gemm", []string{"a", "b"}, []string{"z"}, AttrInt("transB", 1))
+	g.Node("Gemm", []string{"at", "b"}, []string{"zt"}, AttrInt("transA", 1), AttrInt("transB", 1))
 	b, err := g.Marshal(17)
 	if err != nil {
 		t.Fatal(err)
