@@ -17,13 +17,13 @@ func TestBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%+v", r)
 	if r.Frames != 25 || r.Info.Width != 96 || r.Info.Height != 64 {
 		t.Errorf("%d frames %dx%d, want 25 frames 96x64", r.Frames, r.Info.Width, r.Info.Height)
 	}
 	if r.Decode <= 0 || r.DecodeEncode <= 0 || r.Job <= 0 || r.FFmpeg <= 0 {
 		t.Errorf("times %v %v %v %v", r.Decode, r.DecodeEncode, r.Job, r.FFmpeg)
 	}
+	t.Logf("%d frames: decode %v, decode+encode %v, job %v, ffmpeg %v", r.Frames, r.Decode, r.DecodeEncode, r.Job, r.FFmpeg)
 	_, err = pipeline.Bench(context.Background(), pipeline.BenchOptions{Input: in, Duration: 200 * time.Millisecond,
 		FFmpeg: filepath.Join(t.TempDir(), "no-ffmpeg")})
 	if err == nil {

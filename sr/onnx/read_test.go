@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"slices"
@@ -107,14 +108,21 @@ func TestReadModelRoundTrip(t *testing.T) {
 		t.Fatal("ReadModel modified its input")
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("model header: got %d %q %d %q, want %d %q %d %q", got.IRVersion, got.Producer, got.Opset, got.Name,
-			want.IRVersion, want.Producer, want.Opset, want.Name)
-		for i := range max(len(got.Nodes), len(want.Nodes)) {
-			if i >= len(got.Nodes) || i >= len(want.Nodes) || !reflect.DeepEqual(got.Nodes[i], want.Nodes[i]) {
-				t.Errorf("node %d differs", i)
+		diff := func(what string, g, w any) {
+			if !reflect.DeepEqual(g, w) {
+				t.Errorf("%s:\ngot  %+v\nwant %+v", what, g, w)
 			}
 		}
-		t.Errorf("got  %+v\nwant %+v", got, want)
+		diff("header", []any{got.IRVersion, got.Producer, got.Opset, got.Name}, []any{want.IRVersion, want.Producer, want.Opset, want.Name})
+		for i := range max(len(got.Nodes), len(want.Nodes)) {
+			if i < len(got.Nodes) && i < len(want.Nodes) {
+				diff(fmt.Sprintf("node %d", i), got.Nodes[i], want.Nodes[i])
+			}
+		}
+		diff("node count", len(got.Nodes), len(want.Nodes))
+		diff("initializers", got.Initializers, want.Initializers)
+		diff("inputs", got.Inputs, want.Inputs)
+		diff("outputs", got.Outputs, want.Outputs)
 	}
 	// The small int initializers are the constants shape inference folds.
 	for i, v := range [][]int64{nil, {-1, 7}, {-5}, nil, nil, nil, nil} {
