@@ -12,5 +12,6 @@ bench: build
 	./scripts/bench.sh
 fuzz:
 	go test -run=NONE -fuzz=FuzzParseParam -fuzztime=60s ./sr/ncnn/
+	go test -run=NONE -fuzz=FuzzReadModel -fuzztime=60s ./sr/onnx/
 mutants:
 	./scripts/mutants.sh

@@ -2,24 +2,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/ugcsr/ugcsr/decode"
-	"github.com/ugcsr/ugcsr/encode"
-	"github.com/ugcsr/ugcsr/frame"
 	"github.com/ugcsr/ugcsr/pipeline"
-	"github.com/ugcsr/ugcsr/sr"
 	"github.com/ugcsr/ugcsr/sr/backends"
 	"github.com/ugcsr/ugcsr/sr/diffusion"
 )
@@ -42,6 +35,7 @@ func benchCommand() *cli.Command {
 	}
 }
 
+// benchPipeline prints pipeline.Bench's times as a markdown table.
 func benchPipeline(ctx context.Context, w io.Writer, input, dur string) error {
 	var limit time.Duration
 	if dur != "" {
@@ -50,88 +44,18 @@ func benchPipeline(ctx context.Context, w io.Writer, input, dur string) error {
 			return usageError{"-t: " + err.Error()}
 		}
 	}
-	tmp, err := os.MkdirTemp("", "ugcsr-bench")
+	r, err := pipeline.Bench(ctx, pipeline.BenchOptions{Input: input, Duration: limit})
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	in := decode.Options{Input: input, Duration: limit}
-
-	// 1. Decode only (with the conversion to float RGB the backends take).
-	t0 := time.Now()
-	d, err := decode.Open(ctx, in)
-	if err != nil {
-		return err
-	}
-	info := d.Info()
-	frames := 0
-	for {
-		f, err := d.Read(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			d.Close()
-			return err
-		}
-		f.Release()
-		frames++
-	}
-	d.Close()
-	decodeTime := time.Since(t0)
-
-	run := func(name string, cfg pipeline.Config) (time.Duration, error) {
-		cfg.Input = in
-		cfg.Output = encode.Options{Output: filepath.Join(tmp, name+".mp4"), Overwrite: true}
-		t0 := time.Now()
-		_, err := pipeline.Run(ctx, cfg)
-		return time.Since(t0), err
-	}
-	// 2. Decode + encode at the input size: no upscaling, the pipeline's own overhead included.
-	encTime, err := run("copy", pipeline.Config{Backend: identity{}, Scale: 1, Workers: 1})
-	if err != nil {
-		return err
-	}
-	// 3. The whole job: Lanczos x2, libx264 CRF 18 preset medium.
-	jobTime, err := run("lanczos", pipeline.Config{Model: "lanczos", Scale: 2})
-	if err != nil {
-		return err
-	}
-	// 4. ffmpeg's own Lanczos x2 with the same encoder settings, audio copied as ugcsr does.
-	args := []string{"-v", "error", "-nostdin", "-y", "-i", input}
-	if limit > 0 {
-		args = append(args, "-t", fmt.Sprint(limit.Seconds()))
-	}
-	args = append(args, "-vf", "scale=iw*2:ih*2:flags=lanczos", "-c:v", "libx264", "-crf", "18", "-preset", "medium",
-		"-c:a", "copy", filepath.Join(tmp, "ffmpeg.mp4"))
-	t0 = time.Now()
-	if out, err := exec.CommandContext(ctx, "ffmpeg", args...).CombinedOutput(); err != nil {
-		return fmt.Errorf("ffmpeg: %v: %s", err, strings.TrimSpace(string(out)))
-	}
-	ffTime := time.Since(t0)
-
-	fps := func(d time.Duration) float64 { return float64(frames) / d.Seconds() }
-	fmt.Fprintf(w, "clip: %s, %d frames %dx%d; %d cores (%s)\n\n", input, frames, info.Video.Width, info.Video.Height, runtime.NumCPU(), cpuName())
+	fps := func(d time.Duration) float64 { return float64(r.Frames) / d.Seconds() }
+	fmt.Fprintf(w, "clip: %s, %d frames %dx%d; %d cores (%s)\n\n", input, r.Frames, r.Info.Video.Width, r.Info.Video.Height, runtime.NumCPU(), cpuName())
 	fmt.Fprintf(w, "| stage | time (s) | fps |\n|---|---:|---:|\n")
-	fmt.Fprintf(w, "| decode only (to float RGB) | %.2f | %.1f |\n", decodeTime.Seconds(), fps(decodeTime))
-	fmt.Fprintf(w, "| decode + encode (x1, libx264 crf 18 medium) | %.2f | %.1f |\n", encTime.Seconds(), fps(encTime))
-	fmt.Fprintf(w, "| ugcsr Lanczos x2 (libx264 crf 18 medium) | %.2f | %.1f |\n", jobTime.Seconds(), fps(jobTime))
-	fmt.Fprintf(w, "| ffmpeg scale=lanczos x2 (same encoder) | %.2f | %.1f |\n", ffTime.Seconds(), fps(ffTime))
-	fmt.Fprintf(w, "\nugcsr / ffmpeg time: %.2f (target <= 1.20)\n", jobTime.Seconds()/ffTime.Seconds())
-	return nil
-}
-
-// identity is a backend that copies frames, to time the pipeline without any upscaling.
-type identity struct{}
-
-func (identity) Name() string                             { return "identity" }
-func (identity) Close() error                             { return nil }
-func (identity) NewUpscaler(sr.Spec) (sr.Upscaler, error) { return identity{}, nil }
-func (identity) BatchSize() int                           { return 1 }
-func (identity) Upscale(_ context.Context, dst, src []*frame.Frame) error {
-	for i := range src {
-		copy(dst[i].Pix, src[i].Pix)
-	}
+	fmt.Fprintf(w, "| decode only (to float RGB) | %.2f | %.1f |\n", r.Decode.Seconds(), fps(r.Decode))
+	fmt.Fprintf(w, "| decode + encode (x1, libx264 crf 18 medium) | %.2f | %.1f |\n", r.DecodeEncode.Seconds(), fps(r.DecodeEncode))
+	fmt.Fprintf(w, "| ugcsr Lanczos x2 (libx264 crf 18 medium) | %.2f | %.1f |\n", r.Job.Seconds(), fps(r.Job))
+	fmt.Fprintf(w, "| ffmpeg scale=lanczos x2 (same encoder) | %.2f | %.1f |\n", r.FFmpeg.Seconds(), fps(r.FFmpeg))
+	fmt.Fprintf(w, "\nugcsr / ffmpeg time: %.2f (target <= 1.20)\n", r.Job.Seconds()/r.FFmpeg.Seconds())
 	return nil
 }
 

@@ -7,8 +7,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ugcsr/ugcsr/internal/appcache"
 	"github.com/ugcsr/ugcsr/sr/diffusion/oracle"
-	"github.com/ugcsr/ugcsr/sr/ort"
 	"github.com/ugcsr/ugcsr/sr/realesrgan"
 )
 
@@ -29,7 +29,7 @@ func modelsCommand() *cli.Command {
 						names = []string{realesrgan.X4Fast, realesrgan.X4Plus}
 					}
 					for _, n := range names {
-						p, err := realesrgan.Convert(n, ort.DefaultCacheDir())
+						p, err := realesrgan.Convert(n, appcache.Dir())
 						if err != nil {
 							return err
 						}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ugcsr/ugcsr/internal/appcache"
 	"github.com/ugcsr/ugcsr/sr"
 	"github.com/ugcsr/ugcsr/sr/ort"
 )
@@ -74,7 +75,11 @@ func Open(dir string, cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	lib, err := ort.LibraryPath(cfg.ORTLib, cfg.CacheDir)
+	cache := cfg.CacheDir
+	if cache == "" {
+		cache = appcache.Dir()
+	}
+	lib, err := ort.LibraryPath(cfg.ORTLib, cache)
 	if err != nil {
 		return nil, fmt.Errorf("diffusion: %w", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"image"
 	"math/rand/v2"
 	"time"
+
+	"github.com/ugcsr/ugcsr/sr/onnx"
 )
 
 // BenchOptions configures Bench.
@@ -29,7 +31,7 @@ type BenchResult struct {
 	MACs  int64
 	FLOPs float64
 	// MACSource says where MACs comes from: "manifest" (denoiser_macs, scaled to the tile area
-	// and batch) or "graph" (counted by CountMACs); Uncounted is the number of matrix and
+	// and batch) or "graph" (counted by onnx.CountMACs); Uncounted is the number of matrix and
 	// convolution nodes whose shapes could not be inferred (MACs is then a lower bound).
 	MACSource string
 	Uncounted int
@@ -134,7 +136,7 @@ func (b *Backend) bench(ctx context.Context, o BenchOptions) (*BenchResult, erro
 				named[io.Name] = shape
 			}
 		}
-		rep, err := CountMACs(b.m.Path(spec.File), named)
+		rep, err := onnx.CountMACs(b.m.Path(spec.File), named)
 		if err != nil {
 			return nil, err
 		}

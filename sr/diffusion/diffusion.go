@@ -135,7 +135,8 @@ type Config struct {
 	Device string
 	// ORTLib is the ONNX Runtime library (optional). It defaults to $UGCSR_ORT_LIB, then the cache.
 	ORTLib string
-	// CacheDir is ugcsr's cache directory (optional). It defaults to ~/.cache/ugcsr.
+	// CacheDir is ugcsr's cache directory (optional). It defaults to appcache.Dir():
+	// $UGCSR_CACHE, else ~/.cache/ugcsr.
 	CacheDir string
 	// Threads is ONNX Runtime's intra-op thread count (optional). It defaults to the number of cores.
 	Threads int

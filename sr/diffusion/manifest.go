@@ -173,24 +173,6 @@ func (d *Dim) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &d.Size)
 }
 
-// Dims builds a shape: ints are sizes, strings symbols.
-func Dims(ds ...any) []Dim {
-	out := make([]Dim, len(ds))
-	for i, d := range ds {
-		switch v := d.(type) {
-		case int:
-			out[i] = Dim{Size: int64(v)}
-		case int64:
-			out[i] = Dim{Size: v}
-		case string:
-			out[i] = Dim{Size: -1, Param: v}
-		default:
-			panic(fmt.Sprintf("diffusion: Dims: %T", d))
-		}
-	}
-	return out
-}
-
 func shapeString(s []Dim) string {
 	parts := make([]string, len(s))
 	for i, d := range s {

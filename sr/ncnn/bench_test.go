@@ -12,38 +12,21 @@ import (
 	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
-	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/ugcsr/ugcsr/sr/onnx"
 )
 
 // opCounts returns how many nodes of each op type a serialized model has.
 func opCounts(t testing.TB, model []byte) map[string]int {
 	t.Helper()
-	field := func(b []byte, want protowire.Number, visit func([]byte)) {
-		for len(b) > 0 {
-			num, typ, n := protowire.ConsumeTag(b)
-			if n < 0 {
-				t.Fatal(protowire.ParseError(n))
-			}
-			b = b[n:]
-			if typ == protowire.BytesType && num == want {
-				v, n := protowire.ConsumeBytes(b)
-				visit(v)
-				b = b[n:]
-				continue
-			}
-			n = protowire.ConsumeFieldValue(num, typ, b)
-			if n < 0 {
-				t.Fatal(protowire.ParseError(n))
-			}
-			b = b[n:]
-		}
+	m, err := onnx.ReadModel(model)
+	if err != nil {
+		t.Fatal(err)
 	}
 	ops := map[string]int{}
-	field(model, 7, func(g []byte) { // ModelProto.graph
-		field(g, 1, func(node []byte) { // GraphProto.node
-			field(node, 4, func(op []byte) { ops[string(op)]++ }) // NodeProto.op_type
-		})
-	})
+	for _, n := range m.Nodes {
+		ops[n.Op]++
+	}
 	return ops
 }
 

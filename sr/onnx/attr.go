@@ -6,28 +6,6 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// Field numbers of AttributeProto.
-const (
-	attrName   protowire.Number = 1
-	attrF      protowire.Number = 2
-	attrI      protowire.Number = 3
-	attrS      protowire.Number = 4
-	attrT      protowire.Number = 5
-	attrFloats protowire.Number = 7
-	attrInts   protowire.Number = 8
-	attrType   protowire.Number = 20
-)
-
-// AttributeProto.AttributeType values.
-const (
-	attrTypeFloat  = 1
-	attrTypeInt    = 2
-	attrTypeString = 3
-	attrTypeTensor = 4
-	attrTypeFloats = 6
-	attrTypeInts   = 7
-)
-
 // Attr is one node attribute, already serialized. Build it with AttrInt, AttrFloats, ...
 type Attr struct {
 	name string

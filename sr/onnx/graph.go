@@ -7,42 +7,6 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// Field numbers of ModelProto, OperatorSetIdProto, GraphProto, NodeProto, ValueInfoProto, TypeProto,
-// TypeProto.Tensor, TensorShapeProto and TensorShapeProto.Dimension.
-const (
-	modelIRVersion    protowire.Number = 1
-	modelProducerName protowire.Number = 2
-	modelGraph        protowire.Number = 7
-	modelOpsetImport  protowire.Number = 8
-
-	opsetVersion protowire.Number = 2
-
-	graphNode        protowire.Number = 1
-	graphName        protowire.Number = 2
-	graphInitializer protowire.Number = 5
-	graphInput       protowire.Number = 11
-	graphOutput      protowire.Number = 12
-
-	nodeInput     protowire.Number = 1
-	nodeOutput    protowire.Number = 2
-	nodeName      protowire.Number = 3
-	nodeOpType    protowire.Number = 4
-	nodeAttribute protowire.Number = 5
-
-	valueInfoName protowire.Number = 1
-	valueInfoType protowire.Number = 2
-
-	typeTensorType protowire.Number = 1
-
-	tensorTypeElemType protowire.Number = 1
-	tensorTypeShape    protowire.Number = 2
-
-	shapeDim protowire.Number = 1
-
-	dimValue protowire.Number = 1
-	dimParam protowire.Number = 2
-)
-
 // Producer is the ModelProto.producer_name Marshal writes.
 const Producer = "ugcsr"
 

@@ -1,10 +1,12 @@
-// Package onnx writes small ONNX models (a ModelProto with one graph) from Go, without protoc.
+// Package onnx writes small ONNX models (a ModelProto with one graph) from Go, without protoc, and
+// reads models back far enough to infer shapes and count multiply-accumulates.
 //
-// It encodes the protobuf wire format by hand with google.golang.org/protobuf/encoding/protowire
-// rather than generated code: a converter needs only seven messages (ModelProto, OperatorSetIdProto,
-// GraphProto, NodeProto, AttributeProto, TensorProto, ValueInfoProto and its type/shape helpers), only
-// ever writes them, and hand encoding keeps the build free of a protoc/codegen step and of a vendored
-// multi-thousand-line onnx.pb.go. The field numbers below are those of onnx/onnx.proto.
+// It encodes and decodes the protobuf wire format by hand with
+// google.golang.org/protobuf/encoding/protowire rather than generated code: a converter needs only
+// seven messages (ModelProto, OperatorSetIdProto, GraphProto, NodeProto, AttributeProto,
+// TensorProto, ValueInfoProto and its type/shape helpers), and hand coding keeps the build free of
+// a protoc/codegen step and of a vendored multi-thousand-line onnx.pb.go. The writer (Graph) and
+// the reader (ReadModel) share one set of field numbers (proto.go), those of onnx/onnx.proto.
 //
 // Initializers are stored as little-endian raw_data. Models are written with IR version 8 and one
 // default-domain opset import whose version the caller picks.
@@ -65,6 +67,7 @@ func (t DType) size() int {
 	return 0
 }
 
-// ErrInvalid is wrapped by every error about a malformed graph: bad tensor data, a node input that
-// nothing defines, duplicate names.
+// ErrInvalid is wrapped by every error about a malformed graph: when writing, bad tensor data, a
+// node input that nothing defines, duplicate names; when reading, a message that does not parse, a
+// field of the wrong wire type, a negative or oversized tensor shape.
 var ErrInvalid = errors.New("onnx: invalid graph")

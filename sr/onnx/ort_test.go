@@ -1,11 +1,13 @@
-package onnx
+package onnx_test
 
 import (
-	srort "github.com/ugcsr/ugcsr/sr/ort"
 	"math"
 	"testing"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/ugcsr/ugcsr/sr/onnx"
+	srort "github.com/ugcsr/ugcsr/sr/ort"
 )
 
 // TestOnnxRuntimeAccepts runs a small graph in ONNX Runtime: a 1x1 Conv with bias, a Constant built
@@ -13,25 +15,25 @@ import (
 func TestOnnxRuntimeAccepts(t *testing.T) {
 	srort.TestLoad(t) // $UGCSR_ORT_LIB or the cache; a failure, not a skip, when $UGCSR_REQUIRE_ORT=1
 
-	g := NewGraph("smoke")
-	g.Input("x", Float, 1, 2, -1, -1)
-	g.Output("y", Float, 1, 2, -1, -1)
+	g := onnx.NewGraph("smoke")
+	g.Input("x", onnx.Float, 1, 2, -1, -1)
+	g.Output("y", onnx.Float, 1, 2, -1, -1)
 	w := []float32{1, 2, -1, 0.5} // out0 = x0 + 2 x1, out1 = -x0 + x1/2
 	bias := []float32{0.25, -0.5}
-	if err := g.Initializer("w", Float, []int64{2, 2, 1, 1}, w); err != nil {
+	if err := g.Initializer("w", onnx.Float, []int64{2, 2, 1, 1}, w); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.Initializer("b", Float, []int64{2}, bias); err != nil {
+	if err := g.Initializer("b", onnx.Float, []int64{2}, bias); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.Initializer("h", Float16, []int64{1}, []uint16{Float32ToFloat16(0.125)}); err != nil {
+	if err := g.Initializer("h", onnx.Float16, []int64{1}, []uint16{onnx.Float32ToFloat16(0.125)}); err != nil {
 		t.Fatal(err)
 	}
-	c := g.Node("Conv", []string{"x", "w", "b"}, []string{"c"}, AttrInts("kernel_shape", 1, 1), AttrInts("pads", 0, 0, 0, 0))
-	k := g.Node("Constant", nil, []string{"k"}, AttrTensor("value", Float, []int64{1}, []float32{0.5}))
+	c := g.Node("Conv", []string{"x", "w", "b"}, []string{"c"}, onnx.AttrInts("kernel_shape", 1, 1), onnx.AttrInts("pads", 0, 0, 0, 0))
+	k := g.Node("Constant", nil, []string{"k"}, onnx.AttrTensor("value", onnx.Float, []int64{1}, []float32{0.5}))
 	m := g.Node("Mul", []string{c[0], k[0]}, []string{"m"})
 	o := g.Node("Max", []string{c[0], m[0]}, []string{"o"})
-	h := g.Node("Cast", []string{"h"}, []string{"hf"}, AttrInt("to", int64(Float)))
+	h := g.Node("Cast", []string{"h"}, []string{"hf"}, onnx.AttrInt("to", int64(onnx.Float)))
 	g.Node("Add", []string{o[0], h[0]}, []string{"y"})
 	model, err := g.Marshal(17)
 	if err != nil {

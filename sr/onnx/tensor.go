@@ -8,14 +8,6 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// Field numbers of TensorProto.
-const (
-	tensorDims     protowire.Number = 1
-	tensorDataType protowire.Number = 2
-	tensorName     protowire.Number = 8
-	tensorRawData  protowire.Number = 9
-)
-
 // encodeTensor returns a serialized TensorProto holding data as raw_data. data must be the Go slice
 // type matching t ([]float32 for Float, []uint16 holding raw fp16 bits for Float16, ...) with
 // exactly prod(dims) elements.

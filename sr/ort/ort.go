@@ -17,13 +17,9 @@ import (
 	onnxruntime "github.com/yalue/onnxruntime_go"
 )
 
-// Environment variables read by this package.
-const (
-	// EnvCache overrides DefaultCacheDir.
-	EnvCache = "UGCSR_CACHE"
-	// EnvLib names the ONNX Runtime shared library when no explicit path is given.
-	EnvLib = "UGCSR_ORT_LIB"
-)
+// EnvLib names the environment variable that names the ONNX Runtime shared library when no
+// explicit path is given.
+const EnvLib = "UGCSR_ORT_LIB"
 
 // LibName is the file name of the ONNX Runtime library that setup caches under <cache>/ort.
 const LibName = "libonnxruntime.so.1"
@@ -37,28 +33,15 @@ var ErrLibraryNotFound = errors.New("onnxruntime: library not found; run scripts
 // it falls back to the CPU instead.
 var ErrDeviceUnavailable = errors.New("onnxruntime: device unavailable")
 
-// DefaultCacheDir returns $UGCSR_CACHE, else ~/.cache/ugcsr (where setup puts the ONNX Runtime
-// library and the models, and where converted models are cached).
-func DefaultCacheDir() string {
-	if d := os.Getenv(EnvCache); d != "" {
-		return d
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "ugcsr-cache")
-	}
-	return filepath.Join(home, ".cache", "ugcsr")
-}
-
 // LibraryPath resolves the ONNX Runtime library: explicit (the --ort-lib flag) if set, else
-// $UGCSR_ORT_LIB if set, else <cacheDir>/ort/libonnxruntime.so.1 (cacheDir "" means
-// DefaultCacheDir). The first candidate that is set is the one used; if it does not exist the error
-// wraps ErrLibraryNotFound and lists all three candidates.
+// $UGCSR_ORT_LIB if set, else <cacheDir>/ort/libonnxruntime.so.1 (the application's cache, see
+// internal/appcache; cacheDir "" means no cache). The first candidate that is set is the one used;
+// if it does not exist the error wraps ErrLibraryNotFound and lists all three candidates.
 func LibraryPath(explicit, cacheDir string) (string, error) {
-	if cacheDir == "" {
-		cacheDir = DefaultCacheDir()
+	var cached string
+	if cacheDir != "" {
+		cached = filepath.Join(cacheDir, "ort", LibName)
 	}
-	cached := filepath.Join(cacheDir, "ort", LibName)
 	env := os.Getenv(EnvLib)
 	pick := cached
 	switch {

@@ -38,6 +38,7 @@ func TestLibraryPath(t *testing.T) {
 			inErr: []string{"--ort-lib (unset)", "$UGCSR_ORT_LIB=" + missing + " (missing)"}},
 		{name: "none", cache: filepath.Join(dir, "empty"),
 			inErr: []string{"--ort-lib (unset)", "$UGCSR_ORT_LIB (unset)", "cache=" + filepath.Join(dir, "empty", "ort", LibName) + " (missing)"}},
+		{name: "no cache", inErr: []string{"--ort-lib (unset)", "$UGCSR_ORT_LIB (unset)", "cache (unset)"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Setenv(EnvLib, c.env)
@@ -57,18 +58,6 @@ func TestLibraryPath(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestDefaultCacheDir(t *testing.T) {
-	t.Setenv(EnvCache, "/x/y")
-	if got := DefaultCacheDir(); got != "/x/y" {
-		t.Fatalf("got %q", got)
-	}
-	t.Setenv(EnvCache, "")
-	t.Setenv("HOME", "/home/u")
-	if got := DefaultCacheDir(); got != "/home/u/.cache/ugcsr" {
-		t.Fatalf("got %q", got)
 	}
 }
 

@@ -240,28 +240,21 @@ func TestCloseTwice(t *testing.T) {
 	}
 }
 
-// matMulSession returns a session computing c = a x b for n x n matrices, with filled inputs.
+// matMulSession returns a session computing c = a x b for n x n matrices, with filled inputs,
+// closed when t ends.
 func matMulSession(t testing.TB, n int64, threads int) (s *Session, a, b, c *Tensor) {
 	t.Helper()
-	g := onnx.NewGraph("matmul")
-	g.Input("a", onnx.Float, n, n)
-	g.Input("b", onnx.Float, n, n)
-	g.Output("c", onnx.Float, n, n)
-	g.Node("MatMul", []string{"a", "b"}, []string{"c"})
-	model, err := g.Marshal(17)
+	s, ts, err := newMatMul(n, threads)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err = NewSession(Model{Data: model}, Config{Device: DeviceCPU, Threads: threads})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, b, c = newTensor(t, Float32, n, n), newTensor(t, Float32, n, n), newTensor(t, Float32, n, n)
-	for i := range a.Float32() {
-		a.Float32()[i] = float32(i%7) * 0.125
-		b.Float32()[i] = float32(i%5) * 0.25
-	}
-	return s, a, b, c
+	t.Cleanup(func() {
+		for _, x := range ts {
+			x.Close()
+		}
+		s.Close()
+	})
+	return s, ts[0], ts[1], ts[2]
 }
 
 // BenchmarkMatMul measures ONNX Runtime's fp32 GEMM rate on n x n x n MatMuls (1024 as the

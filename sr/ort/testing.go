@@ -3,6 +3,8 @@ package ort
 import (
 	"os"
 	"testing"
+
+	"github.com/ugcsr/ugcsr/internal/appcache"
 )
 
 // EnvRequire names the variable that, set to 1, turns the skips of TestLoad into failures, so CI
@@ -20,11 +22,11 @@ func TestSkip(t testing.TB, format string, args ...any) {
 }
 
 // TestLoad loads ONNX Runtime for a test, resolving the library like the CLI does without a flag
-// ($UGCSR_ORT_LIB, then the cache). If there is none it skips t, or fails it when
+// ($UGCSR_ORT_LIB, then the cache, appcache.Dir). If there is none it skips t, or fails it when
 // $UGCSR_REQUIRE_ORT is 1. It returns the library path.
 func TestLoad(t testing.TB) string {
 	t.Helper()
-	p, err := LibraryPath("", "")
+	p, err := LibraryPath("", appcache.Dir())
 	if err != nil {
 		TestSkip(t, "%v", err)
 	}

@@ -2,128 +2,56 @@ package realesrgan
 
 import (
 	"context"
-	"encoding/binary"
+	"errors"
 	"fmt"
 	"image"
+	"io/fs"
+	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protowire"
-
 	"github.com/ugcsr/ugcsr/frame"
 	"github.com/ugcsr/ugcsr/sr"
+	"github.com/ugcsr/ugcsr/sr/onnx"
 )
 
 // convFLOPsPerPixel returns 2*Cout*(Cin/group)*kh*kw summed over the model's Conv nodes, i.e. the
 // conv FLOPs per output pixel if every conv runs at the input resolution (true of x4fast, whose
-// only upscaling is the final DepthToSpace). It reads the ONNX file with protowire.
+// only upscaling is the final DepthToSpace).
 func convFLOPsPerPixel(path string) (int64, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return 0, err
 	}
-	var graph []byte
-	if err := walk(data, func(num protowire.Number, _ uint64, b []byte) {
-		if num == 7 { // ModelProto.graph
-			graph = b
-		}
-	}); err != nil {
-		return 0, err
-	}
-	weights := map[string]int64{} // initializer name -> element count
-	var convWeights []string
-	err = walk(graph, func(num protowire.Number, _ uint64, b []byte) {
-		switch num {
-		case 5: // GraphProto.initializer (TensorProto)
-			var name string
-			n := int64(1)
-			walk(b, func(num protowire.Number, v uint64, b []byte) {
-				switch {
-				case num == 1 && b == nil: // dims, unpacked
-					n *= int64(v)
-				case num == 1: // dims, packed
-					for len(b) > 0 {
-						d, l := protowire.ConsumeVarint(b)
-						if l < 0 {
-							return
-						}
-						n *= int64(d)
-						b = b[l:]
-					}
-				case num == 8:
-					name = string(b)
-				}
-			})
-			weights[name] = n
-		case 1: // GraphProto.node
-			var op string
-			var inputs []string
-			walk(b, func(num protowire.Number, _ uint64, b []byte) {
-				switch num {
-				case 1:
-					inputs = append(inputs, string(b))
-				case 4:
-					op = string(b)
-				}
-			})
-			// Depthwise 1x1 convolutions are how the converter writes PReLU (sr/ncnn
-			// PReLUDepthwise): elementwise work, not the model's convolutions.
-			if op == "Conv" && len(inputs) > 1 && !strings.HasSuffix(inputs[1], ".neg") && !strings.HasSuffix(inputs[1], ".1-slope") {
-				convWeights = append(convWeights, inputs[1])
-			}
-		}
-	})
+	m, err := onnx.ReadModel(data)
 	if err != nil {
 		return 0, err
 	}
-	var flops int64
-	for _, w := range convWeights {
-		n, ok := weights[w]
-		if !ok {
-			return 0, fmt.Errorf("conv weight %q is not an initializer", w)
+	weights := map[string]int64{} // initializer name -> element count
+	for _, t := range m.Initializers {
+		n := int64(1)
+		for _, d := range t.Dims {
+			n *= d
 		}
-		flops += 2 * n
+		weights[t.Name] = n
+	}
+	var flops int64
+	for _, n := range m.Nodes {
+		// Depthwise 1x1 convolutions are how the converter writes PReLU (sr/ncnn
+		// PReLUDepthwise): elementwise work, not the model's convolutions.
+		if n.Op != "Conv" || len(n.Inputs) < 2 || strings.HasSuffix(n.Inputs[1], ".neg") || strings.HasSuffix(n.Inputs[1], ".1-slope") {
+			continue
+		}
+		w, ok := weights[n.Inputs[1]]
+		if !ok {
+			return 0, fmt.Errorf("conv weight %q is not an initializer", n.Inputs[1])
+		}
+		flops += 2 * w
 	}
 	return flops, nil
-}
-
-// walk calls fn for each field of a protobuf message: varints and fixed values in v, length-delimited
-// fields in b (nil for the others).
-func walk(msg []byte, fn func(num protowire.Number, v uint64, b []byte)) error {
-	for len(msg) > 0 {
-		num, typ, n := protowire.ConsumeTag(msg)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		msg = msg[n:]
-		switch typ {
-		case protowire.VarintType:
-			v, n := protowire.ConsumeVarint(msg)
-			if n < 0 {
-				return protowire.ParseError(n)
-			}
-			fn(num, v, nil)
-			msg = msg[n:]
-		case protowire.BytesType:
-			b, n := protowire.ConsumeBytes(msg)
-			if n < 0 {
-				return protowire.ParseError(n)
-			}
-			fn(num, 0, b)
-			msg = msg[n:]
-		case protowire.Fixed32Type:
-			fn(num, uint64(binary.LittleEndian.Uint32(msg)), nil)
-			msg = msg[4:]
-		case protowire.Fixed64Type:
-			fn(num, binary.LittleEndian.Uint64(msg), nil)
-			msg = msg[8:]
-		default:
-			return fmt.Errorf("unsupported wire type %d", typ)
-		}
-	}
-	return nil
 }
 
 // benchUpscale reports per-frame time and the achieved conv GFLOP/s (FLOPs counted over the padded
@@ -201,4 +129,30 @@ func TestConvFLOPs(t *testing.T) {
 	if want := int64(2 * 9 * (3*64 + 32*64*64 + 64*48)); flops != want {
 		t.Fatalf("x4fast: %d FLOPs per pixel, want %d", flops, want)
 	}
+}
+
+// TestBench runs Bench on one small size with a reference binary that does not exist.
+func TestBench(t *testing.T) {
+	openNamed(t, X4Fast) // skips (or fails, with $UGCSR_REQUIRE_ORT=1) without ONNX Runtime or the models
+	in := image.Pt(32, 24)
+	r, err := Bench(context.Background(), BenchOptions{Sizes: []image.Point{in}, Reps: 1, Threads: 1,
+		NCNNBin: filepath.Join(t.TempDir(), "missing")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(2 * 9 * (3*64 + 32*64*64 + 64*48)); r.FLOPsPerPixel != want {
+		t.Errorf("FLOPs per pixel %d, want %d", r.FLOPsPerPixel, want)
+	}
+	if r.Threads != 1 || r.ORTVersion == "" || !(r.MatMulGFLOPS > 0) || r.NCNNOverhead != 0 || len(r.Rows) != 1 {
+		t.Fatalf("%+v", r)
+	}
+	row := r.Rows[0]
+	want := float64(r.FLOPsPerPixel) * float64(in.X*in.Y) / row.Time.Seconds() / 1e9
+	if row.In != in || row.Time <= 0 || !(math.Abs(row.GFLOPS-want) <= 1e-9*want) {
+		t.Errorf("row %+v, want %.3f GFLOP/s", row, want)
+	}
+	if !errors.Is(row.NCNNErr, fs.ErrNotExist) || row.NCNN != 0 {
+		t.Errorf("reference: %v, %v; want a missing binary", row.NCNN, row.NCNNErr)
+	}
+	t.Logf("%+v", r)
 }

@@ -5,18 +5,18 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ugcsr/ugcsr/internal/appcache"
 	"github.com/ugcsr/ugcsr/sr/ncnn"
-	"github.com/ugcsr/ugcsr/sr/ort"
 )
 
 // ModelsDir returns where the ncnn models are read from: $UGCSR_MODELS_DIR, else upscayl's model
-// directory as setup unpacks it under cacheDir ("" means ort.DefaultCacheDir()).
+// directory as setup unpacks it under cacheDir ("" means appcache.Dir()).
 func ModelsDir(cacheDir string) string {
 	if d := os.Getenv(EnvModelsDir); d != "" {
 		return d
 	}
 	if cacheDir == "" {
-		cacheDir = ort.DefaultCacheDir()
+		cacheDir = appcache.Dir()
 	}
 	return filepath.Join(cacheDir, filepath.FromSlash(upscaylModels))
 }
@@ -25,7 +25,7 @@ func ModelsDir(cacheDir string) string {
 // <cacheDir>/models/<name>.v<ncnn.Version>.onnx, so a converter change never reuses a stale file.
 func ConvertedPath(name, cacheDir string) string {
 	if cacheDir == "" {
-		cacheDir = ort.DefaultCacheDir()
+		cacheDir = appcache.Dir()
 	}
 	return filepath.Join(cacheDir, "models", fmt.Sprintf("%s.v%d.onnx", name, ncnn.Version))
 }

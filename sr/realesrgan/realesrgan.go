@@ -24,6 +24,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ugcsr/ugcsr/internal/appcache"
 	"github.com/ugcsr/ugcsr/sr"
 	"github.com/ugcsr/ugcsr/sr/ort"
 )
@@ -89,7 +90,7 @@ type Config struct {
 	// change of the default cannot change what they compare.
 	Precision string
 	// CacheDir holds the ONNX Runtime library, the ncnn models and the converted ONNX files
-	// (optional). It defaults to ort.DefaultCacheDir().
+	// (optional). It defaults to appcache.Dir().
 	CacheDir string
 	// Logf receives one-line notices such as a device fallback (optional). It defaults to discarding.
 	Logf func(format string, args ...any)
@@ -123,7 +124,7 @@ var (
 // device: with ort.DeviceAuto and no CUDA it logs one line and uses the CPU.
 func Open(cfg Config) (*Backend, error) {
 	if cfg.CacheDir == "" {
-		cfg.CacheDir = ort.DefaultCacheDir()
+		cfg.CacheDir = appcache.Dir()
 	}
 	if cfg.Threads <= 0 {
 		cfg.Threads = runtime.NumCPU()

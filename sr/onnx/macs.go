@@ -1,13 +1,9 @@
-package diffusion
+package onnx
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math"
 	"os"
 	"slices"
-
-	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // MACReport is the multiply-accumulate count of an ONNX graph's MatMul, Gemm, Conv and
@@ -22,304 +18,56 @@ type MACReport struct {
 	ByOp map[string]int64
 }
 
-// CountMACs reads the ONNX model at path (external data is not needed) and counts the MACs of its
-// MatMul, Gemm, Conv and ConvTranspose nodes for the given input shapes, propagating shapes
-// through the common operators and folding small int64 constants (the Shape/Gather/Concat/Reshape
-// chains exporters write). Inputs not in shapes keep the sizes the graph declares.
+// CountMACs reads the ONNX model at path (external data is not needed) and returns
+// Model.CountMACs for the given input shapes. The file is read whole.
 func CountMACs(path string, shapes map[string][]int64) (*MACReport, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("diffusion: count MACs: %w", err)
+		return nil, fmt.Errorf("onnx: count MACs: %w", err)
 	}
-	g, err := parseModel(b)
+	m, err := ReadModel(b)
 	if err != nil {
-		return nil, fmt.Errorf("diffusion: count MACs: %s: %w", path, err)
+		return nil, fmt.Errorf("onnx: count MACs: %s: %w", path, err)
 	}
-	return g.count(shapes), nil
-}
-
-// Minimal ONNX protobuf reading: only what shape inference needs.
-
-type pNode struct {
-	op      string
-	inputs  []string
-	outputs []string
-	attrs   map[string]pAttr
-}
-
-type pAttr struct {
-	i    int64
-	f    float32
-	ints []int64
-	t    *pTensor
-	s    string
-}
-
-type pTensor struct {
-	name  string
-	dims  []int64
-	dtype int64
-	ints  []int64 // int64/int32 data when small and present
-}
-
-type pGraph struct {
-	nodes  []pNode
-	inits  map[string]*pTensor
-	inputs map[string][]int64 // declared shapes, -1 for symbolic
-	order  []string
-}
-
-func parseModel(b []byte) (*pGraph, error) {
-	var g *pGraph
-	err := walk(b, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
-		if num == 7 && typ == protowire.BytesType {
-			var err error
-			g, err = parseGraph(v)
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if g == nil {
-		return nil, fmt.Errorf("no graph")
-	}
-	return g, nil
-}
-
-// walk calls fn for every field of message b (v holds bytes fields, x varints and fixed values).
-func walk(b []byte, fn func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error) error {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-		var v []byte
-		var x uint64
-		switch typ {
-		case protowire.BytesType:
-			v, n = protowire.ConsumeBytes(b)
-		case protowire.VarintType:
-			x, n = protowire.ConsumeVarint(b)
-		case protowire.Fixed32Type:
-			var u uint32
-			u, n = protowire.ConsumeFixed32(b)
-			x = uint64(u)
-		case protowire.Fixed64Type:
-			x, n = protowire.ConsumeFixed64(b)
-		default:
-			n = protowire.ConsumeFieldValue(num, typ, b)
-		}
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-		if err := fn(num, typ, v, x); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// ints reads a repeated int64 field, packed or not.
-func appendInts(dst []int64, typ protowire.Type, v []byte, x uint64) []int64 {
-	if typ != protowire.BytesType {
-		return append(dst, int64(x))
-	}
-	for len(v) > 0 {
-		u, n := protowire.ConsumeVarint(v)
-		if n < 0 {
-			break
-		}
-		dst = append(dst, int64(u))
-		v = v[n:]
-	}
-	return dst
-}
-
-func parseGraph(b []byte) (*pGraph, error) {
-	g := &pGraph{inits: map[string]*pTensor{}, inputs: map[string][]int64{}}
-	err := walk(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
-		switch num {
-		case 1:
-			n, err := parseNode(v)
-			if err != nil {
-				return err
-			}
-			g.nodes = append(g.nodes, n)
-		case 5:
-			t, err := parseTensor(v)
-			if err != nil {
-				return err
-			}
-			g.inits[t.name] = t
-		case 11:
-			name, shape, err := parseValueInfo(v)
-			if err != nil {
-				return err
-			}
-			g.inputs[name] = shape
-			g.order = append(g.order, name)
-		}
-		return nil
-	})
-	return g, err
-}
-
-func parseNode(b []byte) (pNode, error) {
-	n := pNode{attrs: map[string]pAttr{}}
-	err := walk(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
-		switch num {
-		case 1:
-			n.inputs = append(n.inputs, string(v))
-		case 2:
-			n.outputs = append(n.outputs, string(v))
-		case 4:
-			n.op = string(v)
-		case 5:
-			var name string
-			var a pAttr
-			err := walk(v, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
-				switch num {
-				case 1:
-					name = string(v)
-				case 2:
-					a.f = math.Float32frombits(uint32(x))
-				case 3:
-					a.i = int64(x)
-				case 4:
-					a.s = string(v)
-				case 5:
-					t, err := parseTensor(v)
-					if err != nil {
-						return err
-					}
-					a.t = t
-				case 8:
-					a.ints = appendInts(a.ints, typ, v, x)
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			n.attrs[name] = a
-		}
-		return nil
-	})
-	return n, err
+	return m.CountMACs(shapes), nil
 }
 
 // maxConstInts bounds the int tensors kept as constants (shapes, axes, indices).
 const maxConstInts = 64
 
-func parseTensor(b []byte) (*pTensor, error) {
-	t := &pTensor{dims: []int64{}} // a scalar has no dims, and a known shape
-	var raw []byte
-	var i64 []int64
-	err := walk(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
-		switch num {
-		case 1:
-			t.dims = appendInts(t.dims, typ, v, x)
-		case 2:
-			t.dtype = int64(x)
-		case 5, 7: // int32_data, int64_data
-			i64 = appendInts(i64, typ, v, x)
-		case 8:
-			t.name = string(v)
-		case 9:
-			raw = v
-		}
-		return nil
-	})
-	n := int64(1)
-	for _, d := range t.dims {
-		n *= d
-	}
-	if n <= maxConstInts {
-		switch {
-		case t.dtype == 7 && len(raw) == int(8*n):
-			for i := range n {
-				t.ints = append(t.ints, int64(binary.LittleEndian.Uint64(raw[8*i:])))
-			}
-		case t.dtype == 6 && len(raw) == int(4*n):
-			for i := range n {
-				t.ints = append(t.ints, int64(int32(binary.LittleEndian.Uint32(raw[4*i:]))))
-			}
-		case (t.dtype == 7 || t.dtype == 6) && len(i64) == int(n):
-			t.ints = i64
-		}
-	}
-	return t, err
-}
-
-func parseValueInfo(b []byte) (string, []int64, error) {
-	var name string
-	var shape []int64
-	err := walk(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
-		switch num {
-		case 1:
-			name = string(v)
-		case 2: // TypeProto
-			return walk(v, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
-				if num != 1 { // tensor_type
-					return nil
-				}
-				return walk(v, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
-					if num != 2 { // shape
-						return nil
-					}
-					shape = []int64{}
-					return walk(v, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
-						if num != 1 {
-							return nil
-						}
-						d := int64(-1)
-						err := walk(v, func(num protowire.Number, typ protowire.Type, _ []byte, x uint64) error {
-							if num == 1 {
-								d = int64(x)
-							}
-							return nil
-						})
-						shape = append(shape, d)
-						return err
-					})
-				})
-			})
-		}
-		return nil
-	})
-	return name, shape, err
-}
-
-// count infers shapes node by node and sums the MACs of the matrix and convolution nodes.
-func (g *pGraph) count(given map[string][]int64) *MACReport {
+// CountMACs counts the MACs of the graph's MatMul, Gemm, Conv and ConvTranspose nodes for the
+// given input shapes, inferring shapes node by node through the common operators and folding small
+// int64 constants (the Shape/Gather/Concat/Reshape chains exporters write). Inputs not in shapes
+// keep the sizes the graph declares. A node whose shapes cannot be inferred, malformed ones
+// included, is left uncounted.
+func (m *Model) CountMACs(given map[string][]int64) *MACReport {
 	shapes := map[string][]int64{}
 	consts := map[string][]int64{}
-	for name, t := range g.inits {
-		shapes[name] = t.dims
-		if t.ints != nil {
-			consts[name] = t.ints
+	for _, t := range m.Initializers {
+		shapes[t.Name] = t.Dims
+		if v := t.int64s(maxConstInts); v != nil {
+			consts[t.Name] = v
+		} else {
+			delete(consts, t.Name)
 		}
 	}
-	for name, s := range g.inputs {
-		if gs, ok := given[name]; ok {
+	for _, in := range m.Inputs {
+		s := in.Shape
+		if gs, ok := given[in.Name]; ok {
 			s = gs
 		}
 		if known(s) {
-			shapes[name] = s
+			shapes[in.Name] = s
 		}
 	}
 	r := &MACReport{ByOp: map[string]int64{}}
-	for _, n := range g.nodes {
-		ins := make([][]int64, len(n.inputs))
-		for i, in := range n.inputs {
+	for _, n := range m.Nodes {
+		ins := make([][]int64, len(n.Inputs))
+		for i, in := range n.Inputs {
 			ins[i] = shapes[in]
 		}
 		outs, vals := inferNode(n, ins, consts)
-		for i, o := range n.outputs {
+		for i, o := range n.Outputs {
 			if i < len(outs) && known(outs[i]) {
 				shapes[o] = outs[i]
 			}
@@ -327,16 +75,16 @@ func (g *pGraph) count(given map[string][]int64) *MACReport {
 				consts[o] = vals[i]
 			}
 		}
-		switch n.op {
+		switch n.Op {
 		case "MatMul", "Gemm", "Conv", "ConvTranspose":
-			m := nodeMACs(n, ins, outs)
-			if m < 0 {
+			macs := nodeMACs(n, ins, outs)
+			if macs < 0 {
 				r.Uncounted++
 				continue
 			}
 			r.Counted++
-			r.MACs += m
-			r.ByOp[n.op] += m
+			r.MACs += macs
+			r.ByOp[n.Op] += macs
 		}
 	}
 	return r
@@ -363,36 +111,42 @@ func prod(s []int64) int64 {
 }
 
 // nodeMACs returns the MACs of a matrix or convolution node, or -1 when shapes are missing.
-func nodeMACs(n pNode, ins, outs [][]int64) int64 {
+func nodeMACs(n Node, ins, outs [][]int64) int64 {
 	if len(outs) == 0 || !known(outs[0]) {
 		return -1
 	}
 	out := outs[0]
-	switch n.op {
+	in := func(i int) []int64 {
+		if i < len(ins) {
+			return ins[i]
+		}
+		return nil
+	}
+	switch n.Op {
 	case "MatMul":
-		a := ins[0]
+		a := in(0)
 		if !known(a) || len(a) == 0 {
 			return -1
 		}
 		return prod(out) * a[len(a)-1]
 	case "Gemm":
-		a := ins[0]
+		a := in(0)
 		if !known(a) || len(a) != 2 {
 			return -1
 		}
 		k := a[1]
-		if n.attrs["transA"].i != 0 {
+		if n.attr("transA").Int != 0 {
 			k = a[0]
 		}
 		return prod(out) * k
 	case "Conv":
-		w := ins[1]
+		w := in(1)
 		if !known(w) || len(w) < 3 {
 			return -1
 		}
 		return prod(out) * prod(w[1:]) // per output: C/group * kernel
 	case "ConvTranspose":
-		w, x := ins[1], ins[0]
+		w, x := in(1), in(0)
 		if !known(w) || !known(x) || len(w) < 3 {
 			return -1
 		}
@@ -401,23 +155,37 @@ func nodeMACs(n pNode, ins, outs [][]int64) int64 {
 	return -1
 }
 
-func attrInt(n pNode, name string, def int64) int64 {
-	if a, ok := n.attrs[name]; ok {
-		return a.i
+func attrInt(n Node, name string, def int64) int64 {
+	if a, ok := n.Attr(name); ok {
+		return a.Int
 	}
 	return def
 }
 
-func normAxis(a int64, rank int) int {
+// axis normalises a possibly negative axis of a rank-r shape; ok is false outside [0, r).
+func axis(a int64, r int) (ax int, ok bool) {
 	if a < 0 {
-		a += int64(rank)
+		a += int64(r)
 	}
-	return int(a)
+	return int(a), a >= 0 && a < int64(r)
+}
+
+// axisSet returns the normalised axes as a set, or false when one is out of range or repeated.
+func axisSet(axes []int64, r int) (map[int]bool, bool) {
+	set := map[int]bool{}
+	for _, a := range axes {
+		ax, ok := axis(a, r)
+		if !ok || set[ax] {
+			return nil, false
+		}
+		set[ax] = true
+	}
+	return set, true
 }
 
 // inferNode returns the output shapes of n (nil where unknown) and the values of small int64
 // outputs it can fold.
-func inferNode(n pNode, ins [][]int64, consts map[string][]int64) (outs [][]int64, vals [][]int64) {
+func inferNode(n Node, ins [][]int64, consts map[string][]int64) (outs [][]int64, vals [][]int64) {
 	in := func(i int) []int64 {
 		if i < len(ins) {
 			return ins[i]
@@ -425,23 +193,23 @@ func inferNode(n pNode, ins [][]int64, consts map[string][]int64) (outs [][]int6
 		return nil
 	}
 	cv := func(i int) ([]int64, bool) {
-		if i >= len(n.inputs) || n.inputs[i] == "" {
+		if i >= len(n.Inputs) || n.Inputs[i] == "" {
 			return nil, false
 		}
-		v, ok := consts[n.inputs[i]]
+		v, ok := consts[n.Inputs[i]]
 		return v, ok
 	}
 	one := func(s []int64) [][]int64 { return [][]int64{s} }
-	switch n.op {
+	switch n.Op {
 	case "Constant":
-		if t := n.attrs["value"].t; t != nil {
-			return one(t.dims), [][]int64{t.ints}
+		if t := n.attr("value").Tensor; t != nil {
+			return one(t.Dims), [][]int64{t.int64s(maxConstInts)}
 		}
-		if a, ok := n.attrs["value_ints"]; ok {
-			return one([]int64{int64(len(a.ints))}), [][]int64{a.ints}
+		if a, ok := n.Attr("value_ints"); ok {
+			return one([]int64{int64(len(a.Ints))}), [][]int64{a.Ints}
 		}
-		if a, ok := n.attrs["value_int"]; ok {
-			return one([]int64{}), [][]int64{{a.i}}
+		if a, ok := n.Attr("value_int"); ok {
+			return one([]int64{}), [][]int64{{a.Int}}
 		}
 		return nil, nil
 	case "Shape":
@@ -458,8 +226,8 @@ func inferNode(n pNode, ins [][]int64, consts map[string][]int64) (outs [][]int6
 		"Dropout", "Clip", "LeakyRelu", "HardSigmoid", "Softplus", "Reciprocal", "Not", "Floor", "Ceil",
 		"Round", "Sin", "Cos", "BatchNormalization", "Mish", "SimplifiedLayerNormalization", "IsNaN":
 		var v [][]int64
-		if c, ok := cv(0); ok && (n.op == "Identity" || n.op == "Cast" || n.op == "Neg") {
-			if n.op == "Neg" {
+		if c, ok := cv(0); ok && (n.Op == "Identity" || n.Op == "Cast" || n.Op == "Neg") {
+			if n.Op == "Neg" {
 				c = slices.Clone(c)
 				for i := range c {
 					c[i] = -c[i]
@@ -471,7 +239,7 @@ func inferNode(n pNode, ins [][]int64, consts map[string][]int64) (outs [][]int6
 	case "Add", "Sub", "Mul", "Div", "Pow", "Where", "Max", "Min", "Equal", "Less", "Greater",
 		"And", "Or", "Mod", "LessOrEqual", "GreaterOrEqual", "Sum", "Mean":
 		var s []int64
-		for i := range n.inputs {
+		for i := range n.Inputs {
 			if !known(in(i)) {
 				return nil, nil
 			}
@@ -480,11 +248,11 @@ func inferNode(n pNode, ins [][]int64, consts map[string][]int64) (outs [][]int6
 			}
 		}
 		var v [][]int64
-		if len(n.inputs) == 2 && prod(s) <= maxConstInts {
+		if p := prod(s); len(n.Inputs) == 2 && p >= 0 && p <= maxConstInts {
 			a, ok1 := cv(0)
 			bb, ok2 := cv(1)
 			if ok1 && ok2 {
-				v = [][]int64{foldArith(n.op, a, bb, int(prod(s)))}
+				v = [][]int64{foldArith(n.Op, a, bb, int(prod(s)))}
 			}
 		}
 		return one(s), v
@@ -534,7 +302,7 @@ func inferNode(n pNode, ins [][]int64, consts map[string][]int64) (outs [][]int6
 		if !known(s) {
 			return nil, nil
 		}
-		perm := n.attrs["perm"].ints
+		perm := n.attr("perm").Ints
 		if perm == nil {
 			for i := len(s) - 1; i >= 0; i-- {
 				perm = append(perm, int64(i))
@@ -542,6 +310,9 @@ func inferNode(n pNode, ins [][]int64, consts map[string][]int64) (outs [][]int6
 		}
 		o := make([]int64, len(perm))
 		for i, p := range perm {
+			if p < 0 || p >= int64(len(s)) {
+				return nil, nil
+			}
 			o[i] = s[p]
 		}
 		return one(o), nil
@@ -578,11 +349,17 @@ func inferNode(n pNode, ins [][]int64, consts map[string][]int64) (outs [][]int6
 		if !known(s) {
 			return nil, nil
 		}
-		ax := normAxis(attrInt(n, "axis", 1), len(s))
+		ax, ok := axis(attrInt(n, "axis", 1), len(s)+1)
+		if a := attrInt(n, "axis", 1); a < 0 {
+			ax, ok = axis(a, len(s))
+		}
+		if !ok {
+			return nil, nil
+		}
 		return one([]int64{prod(s[:ax]), prod(s[ax:])}), nil
 	case "Unsqueeze", "Squeeze":
 		s := in(0)
-		axes := n.attrs["axes"].ints
+		axes := n.attr("axes").Ints
 		if c, ok := cv(1); ok {
 			axes = c
 		}
@@ -590,11 +367,11 @@ func inferNode(n pNode, ins [][]int64, consts map[string][]int64) (outs [][]int6
 			return nil, nil
 		}
 		var o []int64
-		if n.op == "Unsqueeze" {
+		if n.Op == "Unsqueeze" {
 			r := len(s) + len(axes)
-			set := map[int]bool{}
-			for _, a := range axes {
-				set[normAxis(a, r)] = true
+			set, ok := axisSet(axes, r)
+			if !ok {
+				return nil, nil
 			}
 			j := 0
 			for i := range r {
@@ -606,9 +383,9 @@ func inferNode(n pNode, ins [][]int64, consts map[string][]int64) (outs [][]int6
 				}
 			}
 		} else {
-			set := map[int]bool{}
-			for _, a := range axes {
-				set[normAxis(a, len(s))] = true
+			set, ok := axisSet(axes, len(s))
+			if !ok {
+				return nil, nil
 			}
 			for i, d := range s {
 				if (len(axes) == 0 && d == 1) || set[i] {
@@ -626,7 +403,7 @@ func inferNode(n pNode, ins [][]int64, consts map[string][]int64) (outs [][]int6
 		var o []int64
 		var v []int64
 		allConst := true
-		for i := range n.inputs {
+		for i := range n.Inputs {
 			s := in(i)
 			if !known(s) {
 				return nil, nil
@@ -640,7 +417,10 @@ func inferNode(n pNode, ins [][]int64, consts map[string][]int64) (outs [][]int6
 				o = slices.Clone(s)
 				continue
 			}
-			ax := normAxis(attrInt(n, "axis", 0), len(s))
+			ax, ok := axis(attrInt(n, "axis", 0), len(s))
+			if !ok || len(s) != len(o) {
+				return nil, nil
+			}
 			o[ax] += s[ax]
 		}
 		if allConst {
@@ -652,7 +432,10 @@ func inferNode(n pNode, ins [][]int64, consts map[string][]int64) (outs [][]int6
 		if !known(data) || idx == nil {
 			return nil, nil
 		}
-		ax := normAxis(attrInt(n, "axis", 0), len(data))
+		ax, ok := axis(attrInt(n, "axis", 0), len(data))
+		if !ok {
+			return nil, nil
+		}
 		o := append(append(slices.Clone(data[:ax]), idx...), data[ax+1:]...)
 		var v [][]int64
 		if d, ok := cv(0); ok && len(data) == 1 {
@@ -684,12 +467,18 @@ func inferNode(n pNode, ins [][]int64, consts map[string][]int64) (outs [][]int6
 			}
 		}
 		steps, ok := cv(4)
+		if len(starts) != len(axes) || len(ends) != len(axes) || ok && len(steps) != len(axes) {
+			return nil, nil
+		}
 		o := slices.Clone(s)
 		for i, a := range axes {
-			ax := normAxis(a, len(s))
+			ax, okAx := axis(a, len(s))
 			st := int64(1)
 			if ok {
 				st = steps[i]
+			}
+			if !okAx || st == 0 {
+				return nil, nil
 			}
 			lo, hi := clampIdx(starts[i], s[ax]), clampIdx(ends[i], s[ax])
 			if st > 0 {
@@ -703,9 +492,9 @@ func inferNode(n pNode, ins [][]int64, consts map[string][]int64) (outs [][]int6
 			}
 		}
 		var v [][]int64
-		if c, okc := cv(0); okc && len(s) == 1 && (!ok || steps[0] == 1) {
+		if c, okc := cv(0); okc && len(s) == 1 && len(axes) == 1 && (!ok || steps[0] == 1) {
 			lo, hi := clampIdx(starts[0], s[0]), clampIdx(ends[0], s[0])
-			if lo <= hi {
+			if lo <= hi && hi <= int64(len(c)) {
 				v = [][]int64{slices.Clone(c[lo:hi])}
 			}
 		}
@@ -715,12 +504,18 @@ func inferNode(n pNode, ins [][]int64, consts map[string][]int64) (outs [][]int6
 		if !known(s) {
 			return nil, nil
 		}
-		ax := normAxis(attrInt(n, "axis", 0), len(s))
-		sizes := n.attrs["split"].ints
+		ax, ok := axis(attrInt(n, "axis", 0), len(s))
+		if !ok {
+			return nil, nil
+		}
+		sizes := n.attr("split").Ints
 		if c, ok := cv(1); ok {
 			sizes = c
 		}
-		k := len(n.outputs)
+		k := len(n.Outputs)
+		if sizes != nil && len(sizes) != k {
+			return nil, nil
+		}
 		for i := range k {
 			o := slices.Clone(s)
 			if sizes != nil {
@@ -751,14 +546,14 @@ func inferNode(n pNode, ins [][]int64, consts map[string][]int64) (outs [][]int6
 		if !known(s) {
 			return nil, nil
 		}
-		axes := n.attrs["axes"].ints
+		axes := n.attr("axes").Ints
 		if c, ok := cv(1); ok {
 			axes = c
 		}
 		keep := attrInt(n, "keepdims", 1) != 0
-		set := map[int]bool{}
-		for _, a := range axes {
-			set[normAxis(a, len(s))] = true
+		set, ok := axisSet(axes, len(s))
+		if !ok {
+			return nil, nil
 		}
 		var o []int64
 		for i, d := range s {
@@ -782,7 +577,7 @@ func inferNode(n pNode, ins [][]int64, consts map[string][]int64) (outs [][]int6
 		if sizes, ok := cv(3); ok && len(sizes) == len(s) {
 			return one(sizes), nil
 		}
-		if sc := n.attrs["scales"].ints; sc != nil {
+		if sc := n.attr("scales").Ints; sc != nil {
 			return nil, nil
 		}
 		return nil, nil
@@ -792,7 +587,10 @@ func inferNode(n pNode, ins [][]int64, consts map[string][]int64) (outs [][]int6
 			return nil, nil
 		}
 		bs := attrInt(n, "blocksize", 1)
-		if n.op == "DepthToSpace" {
+		if bs <= 0 {
+			return nil, nil
+		}
+		if n.Op == "DepthToSpace" {
 			return one([]int64{s[0], s[1] / (bs * bs), s[2] * bs, s[3] * bs}), nil
 		}
 		return one([]int64{s[0], s[1] * bs * bs, s[2] / bs, s[3] / bs}), nil
@@ -876,47 +674,55 @@ func foldArith(op string, a, b []int64, n int) []int64 {
 
 // convShape infers the output of Conv, ConvTranspose and the pools from the input x, the weight w
 // (Conv) and the attributes.
-func convShape(n pNode, x, w []int64) []int64 {
+func convShape(n Node, x, w []int64) []int64 {
 	if !known(x) || len(x) < 3 {
 		return nil
 	}
 	sp := len(x) - 2
-	kernel := n.attrs["kernel_shape"].ints
+	kernel := n.attr("kernel_shape").Ints
 	if kernel == nil && known(w) && len(w) == len(x) {
 		kernel = w[2:]
 	}
 	if len(kernel) != sp {
 		return nil
 	}
+	bad := false
 	get := func(name string, def int64, k int) []int64 {
-		v := n.attrs[name].ints
+		v := n.attr(name).Ints
 		if len(v) == 0 {
 			v = make([]int64, k)
 			for i := range v {
 				v[i] = def
 			}
 		}
+		bad = bad || len(v) != k
 		return v
 	}
 	strides, dil, pads := get("strides", 1, sp), get("dilations", 1, sp), get("pads", 0, 2*sp)
+	var outPad []int64
+	if n.Op == "ConvTranspose" {
+		outPad = get("output_padding", 0, sp)
+	}
+	if bad || slices.Min(strides) <= 0 {
+		return nil
+	}
 	o := slices.Clone(x)
-	switch n.op {
+	switch n.Op {
 	case "Conv":
-		if !known(w) {
+		if !known(w) || len(w) != len(x) {
 			return nil
 		}
 		o[1] = w[0]
 	case "ConvTranspose":
-		if !known(w) {
+		if !known(w) || len(w) != len(x) {
 			return nil
 		}
 		o[1] = w[1] * attrInt(n, "group", 1)
 	}
-	autoPad := n.attrs["auto_pad"].s
+	autoPad := n.attr("auto_pad").String
 	for i := range sp {
 		in, k := x[2+i], dil[i]*(kernel[i]-1)+1
-		if n.op == "ConvTranspose" {
-			outPad := get("output_padding", 0, sp)
+		if n.Op == "ConvTranspose" {
 			o[2+i] = strides[i]*(in-1) + outPad[i] + k - pads[i] - pads[sp+i]
 			if autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER" {
 				o[2+i] = in * strides[i]
@@ -933,4 +739,10 @@ func convShape(n pNode, x, w []int64) []int64 {
 		}
 	}
 	return o
+}
+
+// attr returns the attribute called name, or the zero Attribute.
+func (n *Node) attr(name string) Attribute {
+	a, _ := n.Attr(name)
+	return a
 }
