@@ -20,11 +20,31 @@ type Spec struct {
 	Out image.Point
 }
 
+// Caps describes a backend to the pipeline, which chooses its policy from it (never from a name).
+type Caps struct {
+	// Cheap marks a backend that costs about as little per frame as looking for scene cuts and
+	// duplicates (the classical resamplers): the pipeline analyses nothing for it and gives it a
+	// worker per core.
+	Cheap bool
+	// WholeFrames marks a backend that must see whole frames, never crops (the diffusion runtime
+	// embeds the frame with SAM2): tile reuse, which hands a backend crops, does not apply to it.
+	WholeFrames bool
+	// SceneConstants marks a backend that computes per-scene constants once per segment
+	// (frame.Frame.Segment): the pipeline's analyzer must stamp segments on the frames.
+	SceneConstants bool
+	// Workers is the number of workers the backend runs best with (optional). It defaults to one
+	// per core for a Cheap backend and one otherwise (an ONNX session uses every core itself).
+	// Frames per Upscale call are Upscaler.BatchSize.
+	Workers int
+}
+
 // Backend is an opened model: weights loaded, runtime ready. It makes one Upscaler per pipeline
 // worker; Backend itself is safe for concurrent use.
 type Backend interface {
 	// Name identifies the backend in logs and progress output, e.g. "lanczos" or "realesrgan-x4fast".
 	Name() string
+	// Caps describes what the backend is and needs.
+	Caps() Caps
 	// NewUpscaler returns a worker-private Upscaler for spec.
 	NewUpscaler(spec Spec) (Upscaler, error)
 	// Close releases what the backend holds. Upscalers must be closed first.

@@ -22,6 +22,7 @@ import (
 	"github.com/ugcsr/ugcsr/sr"
 	"github.com/ugcsr/ugcsr/sr/backends"
 	"github.com/ugcsr/ugcsr/sr/diffusion"
+	"github.com/ugcsr/ugcsr/sr/ort"
 )
 
 // benchCommand measures; it asserts nothing. Its numbers are the README's.
@@ -125,6 +126,7 @@ func benchPipeline(ctx context.Context, w io.Writer, input, dur string) error {
 type identity struct{}
 
 func (identity) Name() string                             { return "identity" }
+func (identity) Caps() sr.Caps                            { return sr.Caps{Cheap: true} }
 func (identity) Close() error                             { return nil }
 func (identity) NewUpscaler(sr.Spec) (sr.Upscaler, error) { return identity{}, nil }
 func (identity) BatchSize() int                           { return 1 }
@@ -170,8 +172,15 @@ func benchDiffusionCommand() *cli.Command {
 			if !ok {
 				return usageError{"bench diffusion needs --model diffusion:DIR"}
 			}
-			o := backends.Options{Device: device, Guidance: guidance, Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "ugcsr: "+f+"\n", a...) }}
-			o.Finalize()
+			dev, err := ort.ParseDevice(device)
+			if err != nil {
+				return usageError{"--device: " + err.Error()}
+			}
+			o := backends.Options{Runtime: ort.Runtime{Device: dev}, Diffusion: diffusion.Options{Guidance: guidance},
+				Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "ugcsr: "+f+"\n", a...) }}
+			if err := o.Init(); err != nil {
+				return usageError{err.Error()}
+			}
 			r, err := diffusion.Bench(c.Context, dir, backends.DiffusionConfig(o), diffusion.BenchOptions{Tile: tile, Runs: runs, Frame: image.Pt(1280, 720)})
 			if err != nil {
 				return err

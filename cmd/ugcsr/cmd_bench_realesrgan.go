@@ -64,7 +64,7 @@ func benchRealESRGAN(ctx context.Context, w io.Writer, ncnnBin, vkshim string, r
 	if err != nil {
 		return err
 	}
-	b, err := realesrgan.Open(realesrgan.Config{Model: realesrgan.X4Fast, Device: ort.DeviceCPU, Threads: threads})
+	b, err := realesrgan.Open(realesrgan.Config{Model: realesrgan.X4Fast, Runtime: ort.Runtime{Device: ort.DeviceCPU, Threads: threads}})
 	if err != nil {
 		return err
 	}

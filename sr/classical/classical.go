@@ -5,6 +5,7 @@ package classical
 import (
 	"context"
 	"fmt"
+	"runtime"
 
 	"github.com/ugcsr/ugcsr/frame"
 	"github.com/ugcsr/ugcsr/sr"
@@ -27,6 +28,9 @@ func New(name string) (*Backend, error) {
 
 // Name implements sr.Backend.
 func (b *Backend) Name() string { return b.Filter.String() }
+
+// Caps implements sr.Backend: cheaper than looking for duplicates, a worker per core.
+func (b *Backend) Caps() sr.Caps { return sr.Caps{Cheap: true, Workers: runtime.NumCPU()} }
 
 // Close implements sr.Backend.
 func (b *Backend) Close() error { return nil }
