@@ -6,6 +6,7 @@ package sr
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 
 	"github.com/ugcsr/ugcsr/frame"
@@ -67,6 +68,30 @@ type Upscaler interface {
 // (e.g. tiles reused, encoder runs). Visit is called with each counter's key and value.
 type Counter interface {
 	Counters(visit func(key string, value int64))
+}
+
+// ErrClosed is returned by Upscale on an Upscaler that was closed.
+var ErrClosed = errors.New("upscaler is closed")
+
+// ErrFrameSize is returned by Upscale for frames whose sizes are not the Spec's, or whose dst and
+// src counts differ.
+var ErrFrameSize = errors.New("frame size differs from the upscaler's spec")
+
+// CheckFrames is the check every Upscaler makes before work: it reports ErrClosed when closed, and
+// ErrFrameSize unless dst and src are the same number of frames of sizes spec.Out and spec.In.
+func CheckFrames(closed bool, spec Spec, dst, src []*frame.Frame) error {
+	if closed {
+		return ErrClosed
+	}
+	if len(dst) != len(src) {
+		return fmt.Errorf("%w: %d destination frames for %d sources", ErrFrameSize, len(dst), len(src))
+	}
+	for i, f := range src {
+		if f.Size() != spec.In || dst[i].Size() != spec.Out {
+			return fmt.Errorf("%w: frame %v -> %v, spec %v -> %v", ErrFrameSize, f.Size(), dst[i].Size(), spec.In, spec.Out)
+		}
+	}
+	return nil
 }
 
 // ErrUnknownModel is returned by package backends when a --model name matches no backend.

@@ -41,15 +41,21 @@ func (b *Backend) NewUpscaler(spec sr.Spec) (sr.Upscaler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("classical: %w", err)
 	}
-	return &upscaler{r: r}, nil
+	return &upscaler{r: r, spec: spec}, nil
 }
 
-type upscaler struct{ r *resample.Resizer }
+type upscaler struct {
+	r    *resample.Resizer // nil once closed
+	spec sr.Spec
+}
 
 func (u *upscaler) BatchSize() int { return 1 }
-func (u *upscaler) Close() error   { return nil }
+func (u *upscaler) Close() error   { u.r = nil; return nil }
 
 func (u *upscaler) Upscale(ctx context.Context, dst, src []*frame.Frame) error {
+	if err := sr.CheckFrames(u.r == nil, u.spec, dst, src); err != nil {
+		return fmt.Errorf("classical: %w", err)
+	}
 	for i := range src {
 		if err := ctx.Err(); err != nil {
 			return err

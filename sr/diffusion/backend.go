@@ -1,7 +1,6 @@
 package diffusion
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -223,5 +222,3 @@ func (b *Backend) NewUpscaler(spec sr.Spec) (sr.Upscaler, error) {
 	return u, nil
 }
 
-// ErrFrameSize is returned by Upscale for a frame whose size is not the Spec's.
-var ErrFrameSize = errors.New("diffusion: frame size differs from the spec")

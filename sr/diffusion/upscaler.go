@@ -204,15 +204,12 @@ func (u *Upscaler) Close() error {
 
 // Upscale implements sr.Upscaler.
 func (u *Upscaler) Upscale(ctx context.Context, dst, src []*frame.Frame) error {
-	if u.den == nil {
-		return fmt.Errorf("diffusion: upscaler is closed")
+	if err := sr.CheckFrames(u.den == nil, u.spec, dst, src); err != nil {
+		return fmt.Errorf("diffusion: %w", err)
 	}
 	for i, f := range src {
 		if err := ctx.Err(); err != nil {
 			return err
-		}
-		if f.W != u.spec.In.X || f.H != u.spec.In.Y || dst[i].W != u.spec.Out.X || dst[i].H != u.spec.Out.Y {
-			return fmt.Errorf("%w: %dx%d -> %dx%d, spec %v -> %v", ErrFrameSize, f.W, f.H, dst[i].W, dst[i].H, u.spec.In, u.spec.Out)
 		}
 		if err := u.frame(ctx, dst[i], f); err != nil {
 			return err
