@@ -20,8 +20,8 @@ import (
 	"github.com/ugcsr/ugcsr/sr"
 	"github.com/ugcsr/ugcsr/sr/backends"
 	"github.com/ugcsr/ugcsr/sr/resample"
-	"github.com/ugcsr/ugcsr/sr/tilereuse"
 	"github.com/ugcsr/ugcsr/sr/scenecache"
+	"github.com/ugcsr/ugcsr/sr/tilereuse"
 	"github.com/ugcsr/ugcsr/temporal"
 )
 

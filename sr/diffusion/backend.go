@@ -221,4 +221,3 @@ func (b *Backend) NewUpscaler(spec sr.Spec) (sr.Upscaler, error) {
 	}
 	return u, nil
 }
-
