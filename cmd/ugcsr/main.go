@@ -18,6 +18,7 @@ import (
 	"github.com/ugcsr/ugcsr/encode"
 	"github.com/ugcsr/ugcsr/sr/diffusion"
 	"github.com/ugcsr/ugcsr/sr/ort"
+	"github.com/ugcsr/ugcsr/sr/realesrgan"
 )
 
 // errInterrupted marks a job stopped by SIGINT whose partial output was finalised.
@@ -75,6 +76,8 @@ func flagHint(err error) string {
 	switch {
 	case errors.Is(err, ort.ErrLibraryNotFound):
 		return " (run scripts/setup.sh or pass --ort-lib)"
+	case errors.Is(err, realesrgan.ErrModelNotFound):
+		return " (run scripts/setup.sh)"
 	case errors.Is(err, diffusion.ErrPrompt):
 		return " (drop --prompt)"
 	case errors.Is(err, encode.ErrExists):
