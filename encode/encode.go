@@ -27,7 +27,7 @@ import (
 )
 
 // ErrExists is returned when the output exists and overwriting was not allowed.
-var ErrExists = errors.New("output exists (use -y to overwrite)")
+var ErrExists = errors.New("output exists")
 
 // Options selects the output and how video is encoded. Zero values pick defaults.
 type Options struct {

@@ -40,6 +40,10 @@ type Frame struct {
 	Scene int64
 	// Dup marks an exact duplicate of the previous frame (set by the temporal stage).
 	Dup bool
+	// Segment is the Index of the keyframe of the frame's segment: the run of frames of one scene
+	// that share per-scene constants such as a SAM2 embedding (set by the temporal stage; 0
+	// otherwise, so frames nobody analysed form one segment).
+	Segment int64
 
 	pool *Pool
 }
@@ -60,7 +64,7 @@ func (f *Frame) Plane(c int) []float32 {
 
 // CopyMeta copies timestamps and temporal facts from src, leaving pixels and size alone.
 func (f *Frame) CopyMeta(src *Frame) {
-	f.PTS, f.Duration, f.Index, f.Scene, f.Dup = src.PTS, src.Duration, src.Index, src.Scene, src.Dup
+	f.PTS, f.Duration, f.Index, f.Scene, f.Dup, f.Segment = src.PTS, src.Duration, src.Index, src.Scene, src.Dup, src.Segment
 }
 
 // Release hands the frame back to its pool. Frames without a pool are left to the GC. The frame must

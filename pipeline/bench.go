@@ -117,6 +117,7 @@ func decodeAll(ctx context.Context, in decode.Options) (media.Input, int, error)
 type identity struct{}
 
 func (identity) Name() string                             { return "identity" }
+func (identity) Caps() sr.Caps                            { return sr.Caps{Cheap: true} }
 func (identity) Close() error                             { return nil }
 func (identity) NewUpscaler(sr.Spec) (sr.Upscaler, error) { return identity{}, nil }
 func (identity) BatchSize() int                           { return 1 }

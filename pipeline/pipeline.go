@@ -12,8 +12,6 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,19 +45,30 @@ type Config struct {
 	// Size is an explicit output size (-vf scale=W:H) (optional); a -1 side keeps the aspect ratio.
 	Size image.Point
 
-	// Workers is the number of backend workers (optional). It defaults to 1 for ONNX models (they
-	// use every core themselves) and to the number of cores for the classical ones.
+	// Workers is the number of backend workers (optional). It defaults to the backend's
+	// sr.Caps.Workers: 1 for ONNX models (they use every core themselves), the number of cores for
+	// the classical ones.
 	Workers int
 	// MaxInFlight caps the frames between decoder and encoder (optional). It defaults to
 	// 2*Workers*batch + 2.
 	MaxInFlight int
 
-	// Analyzer marks scene cuts and duplicate frames before frames reach the workers (optional). It
-	// defaults to a temporal.Detector (with Backends.SAMRefresh as its segment age), which also
-	// tells backends which frames share per-scene constants; NoAnalysis turns it off. The classical
-	// resamplers get none: skipping a duplicate saves less than looking for it costs.
+	// Analyzer marks scene cuts, duplicate frames and segments on the frames before they reach the
+	// workers (optional). It defaults to a temporal.Detector with SegmentRefresh as its segment age;
+	// NoAnalysis turns it off. Cheap backends (sr.Caps) get none: skipping a duplicate saves less
+	// than looking for it costs. A backend that needs segments (sr.Caps.SceneConstants) cannot do
+	// without it.
 	Analyzer   Analyzer
 	NoAnalysis bool
+	// SegmentRefresh is the longest a segment lasts, in frames, before its per-scene constants are
+	// computed again (--sam-refresh) (optional). It defaults to 0: segments end at scene cuts and
+	// failed similarity checks only.
+	SegmentRefresh int
+
+	// ReuseTiles, when above 0, wraps the backend in sr/tilereuse with this threshold (optional):
+	// input tiles that changed less since their output was computed keep that output. It runs one
+	// worker, and does not apply to backends that need whole frames (sr.Caps.WholeFrames).
+	ReuseTiles float64
 
 	// Progress is called about every ProgressInterval and once at the end (optional). It must not
 	// block.
@@ -70,10 +79,10 @@ type Config struct {
 	Logf func(format string, args ...any)
 }
 
-// Analyzer looks at every decoded frame in order, before upscaling, and may set frame.Scene and
-// frame.Dup. It runs on the decoder goroutine.
+// Analyzer looks at every decoded frame in order, before upscaling, and may set frame.Scene,
+// frame.Dup and frame.Segment. It runs on the decoder goroutine; an error ends the job.
 type Analyzer interface {
-	Analyze(f *frame.Frame)
+	Analyze(f *frame.Frame) error
 }
 
 // Stats is a progress snapshot.
@@ -144,21 +153,6 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 	res.InSize, res.OutSize = in, out
 
-	name := cfg.Model
-	if cfg.Backend != nil {
-		name = cfg.Backend.Name()
-	}
-	if cfg.Analyzer == nil && !cfg.NoAnalysis && !isClassical(name) {
-		det := &temporal.Detector{Refresh: cfg.Backends.SAMRefresh}
-		if err := det.Init(); err != nil {
-			return res, err
-		}
-		cfg.Analyzer = det
-	}
-	if seg, ok := cfg.Analyzer.(temporal.Segmenter); ok && cfg.Backends.Segments == nil {
-		cfg.Backends.Segments = seg
-	}
-
 	backend := cfg.Backend
 	if backend == nil {
 		model := cfg.Model
@@ -174,27 +168,34 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		}
 		defer backend.Close()
 	}
-	if t := cfg.Backends.ReuseTiles; t > 0 && strings.HasPrefix(backend.Name(), "diffusion") {
-		// Windows are crops: the diffusion model would see (and embed with SAM2) crops, not frames.
-		return res, errors.New("--reuse-tiles does not apply to diffusion models (they need whole frames)")
-	}
-	if t := cfg.Backends.ReuseTiles; t > 0 {
-		// Tile reuse compares each frame with the previous one its upscaler saw: one worker.
-		if cfg.Workers > 1 {
-			cfg.Logf("--reuse-tiles runs one backend worker (asked for %d)", cfg.Workers)
+	caps := backend.Caps()
+	if t := cfg.ReuseTiles; t > 0 {
+		if caps.WholeFrames {
+			return res, fmt.Errorf("tile reuse does not apply to %s: it needs whole frames", backend.Name())
 		}
-		cfg.Workers = 1
+		if cfg.Workers > 1 {
+			cfg.Logf("tile reuse runs one backend worker (asked for %d)", cfg.Workers)
+		}
+		cfg.Workers = 0
 		if backend, err = tilereuse.New(backend, tilereuse.Config{Threshold: t, Logf: cfg.Logf}); err != nil {
 			return res, err
 		}
+		caps = backend.Caps()
+	}
+	if cfg.Analyzer == nil && !cfg.NoAnalysis && (!caps.Cheap || caps.SceneConstants) {
+		det := &temporal.Detector{Refresh: cfg.SegmentRefresh}
+		if err := det.Init(); err != nil {
+			return res, err
+		}
+		cfg.Analyzer = det
+	}
+	if cfg.Analyzer == nil && caps.SceneConstants {
+		cfg.Logf("%s: no analyzer: every frame shares one segment of per-scene constants", backend.Name())
 	}
 	res.Model = backend.Name()
 	workers := cfg.Workers
 	if workers <= 0 {
-		workers = 1
-		if isClassical(backend.Name()) {
-			workers = runtime.NumCPU()
-		}
+		workers = max(caps.Workers, 1)
 	}
 	spec := sr.Spec{In: in, Out: out}
 	ups := make([]sr.Upscaler, 0, workers)
@@ -248,8 +249,6 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	res.Interrupted = dec.Stopped()
 	return res, nil
 }
-
-func isClassical(name string) bool { return name == "lanczos" || name == "bicubic" }
 
 // OutputSize resolves -s / -vf scale=W:H against the input size. Sides are rounded to even numbers,
 // which 4:2:0 video needs.
@@ -354,7 +353,11 @@ func (r *runner) run(ctx context.Context) (Stats, error) {
 			}
 			r.decoded()
 			if r.cfg.Analyzer != nil {
-				r.cfg.Analyzer.Analyze(f)
+				if err := r.cfg.Analyzer.Analyze(f); err != nil {
+					f.Release()
+					<-r.slots
+					return err
+				}
 			}
 			ch := jobs
 			if f.Dup && f.Index > 0 {

@@ -39,8 +39,9 @@ func (b *fakeBackend) hold(n int) {
 	b.peak = max(b.peak, b.held)
 }
 
-func (b *fakeBackend) Name() string { return "fake" }
-func (b *fakeBackend) Close() error { return nil }
+func (b *fakeBackend) Name() string  { return "fake" }
+func (b *fakeBackend) Caps() sr.Caps { return sr.Caps{} }
+func (b *fakeBackend) Close() error  { return nil }
 func (b *fakeBackend) NewUpscaler(spec sr.Spec) (sr.Upscaler, error) {
 	b.open.Add(1)
 	return &fakeUpscaler{b: b}, nil

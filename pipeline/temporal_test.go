@@ -17,16 +17,17 @@ import (
 	"github.com/ugcsr/ugcsr/pipeline"
 	"github.com/ugcsr/ugcsr/sr"
 	"github.com/ugcsr/ugcsr/sr/classical"
+	"github.com/ugcsr/ugcsr/sr/scenecache"
 	"github.com/ugcsr/ugcsr/sr/tilereuse"
 	"github.com/ugcsr/ugcsr/temporal"
 )
 
 // segBackend is a fake backend that, like the diffusion backend, needs one per-segment constant
-// per frame from a temporal.SceneCache. It counts computations per segment and reports the
-// detector's and the cache's counters.
+// per frame from a scenecache.Cache (keyed by the segment the analyzer stamps on the frame). It
+// counts computations per segment and reports the detector's and the cache's counters.
 type segBackend struct {
 	det   *temporal.Detector
-	cache *temporal.SceneCache[int64]
+	cache *scenecache.Cache[int64]
 	delay time.Duration
 
 	mu       sync.Mutex
@@ -35,8 +36,9 @@ type segBackend struct {
 	dupsSeen atomic.Int64
 }
 
-func (b *segBackend) Name() string { return "fake-seg" }
-func (b *segBackend) Close() error { return nil }
+func (b *segBackend) Name() string  { return "fake-seg" }
+func (b *segBackend) Caps() sr.Caps { return sr.Caps{SceneConstants: true} }
+func (b *segBackend) Close() error  { return nil }
 func (b *segBackend) NewUpscaler(spec sr.Spec) (sr.Upscaler, error) {
 	return &segUpscaler{b: b}, nil
 }
@@ -56,17 +58,16 @@ func (u *segUpscaler) Upscale(ctx context.Context, dst, src []*frame.Frame) erro
 			b.dupsSeen.Add(1)
 		}
 		key, err := b.cache.Get(ctx, f, func(ctx context.Context) (int64, error) {
-			s := b.det.Segment(f)
 			b.mu.Lock()
-			b.computed[s.Start]++
+			b.computed[f.Segment]++
 			b.mu.Unlock()
 			time.Sleep(b.delay) // an encoder run: let other workers pile up on it
-			return f.Index, nil
+			return f.Segment, nil
 		})
 		if err != nil {
 			return err
 		}
-		if b.det.Segment(&frame.Frame{Index: key}) != b.det.Segment(f) {
+		if key != f.Segment {
 			return &segError{f.Index, key}
 		}
 		nearest(dst[i], f)
@@ -107,7 +108,7 @@ func TestDuplicatesSkipWorkers(t *testing.T) {
 	mediatest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=96x64:r=10:d=2", "-vf", "fps=25", "-c:v", "ffv1", in)
 	out := filepath.Join(t.TempDir(), "o.mkv")
 	det := &temporal.Detector{}
-	b := &segBackend{det: det, cache: temporal.NewSceneCache[int64](temporal.CacheConfig{Segments: det}),
+	b := &segBackend{det: det, cache: scenecache.New[int64](scenecache.Config{}),
 		computed: map[int64]int{}}
 	res, err := pipeline.Run(context.Background(), pipeline.Config{
 		Input: decodeOpts(in), Output: encodeOpts(out), Backend: b, Workers: 3, Analyzer: det,
@@ -139,7 +140,7 @@ func TestSceneCacheManyWorkers(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "o.mkv")
 	det := &temporal.Detector{Refresh: 8}
 	b := &segBackend{det: det, delay: 2 * time.Millisecond, computed: map[int64]int{},
-		cache: temporal.NewSceneCache[int64](temporal.CacheConfig{Segments: det, Name: "sam"})}
+		cache: scenecache.New[int64](scenecache.Config{Name: "sam"})}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	res, err := pipeline.Run(ctx, pipeline.Config{

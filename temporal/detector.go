@@ -2,8 +2,7 @@ package temporal
 
 import (
 	"fmt"
-	"sort"
-	"sync"
+	"math"
 	"sync/atomic"
 
 	"github.com/ugcsr/ugcsr/frame"
@@ -38,10 +37,6 @@ const (
 	HistoryLen = 8
 )
 
-// maxRecords bounds the segment records kept for Segment lookups (24 bytes each). Workers are never
-// more than Config.MaxInFlight frames behind the Detector, far fewer segments than this.
-const maxRecords = 4096
-
 // DefaultSimilar is the similarity check used when Detector.Similar is nil: a frame still belongs
 // to its keyframe's segment while their luma distance is at most DefaultDriftLuma and their
 // histogram distance at most DefaultDriftHist.
@@ -50,14 +45,14 @@ func DefaultSimilar(key, cur *Thumb) bool {
 }
 
 // Detector marks scene cuts and exact duplicates and cuts scenes into segments. It implements
-// pipeline.Analyzer (Analyze), Segmenter (Segment) and sr.Counter (Counters).
+// pipeline.Analyzer (Analyze) and sr.Counter (Counters).
 //
 // Analyze must see every frame of one stream, in presentation order, from one goroutine (the
-// pipeline's decoder goroutine does that); Segment and Counters are safe to call from any goroutine
-// at the same time, for frames Analyze has already seen. A Detector serves one stream.
+// pipeline's decoder goroutine does that); Counters is safe to call from any goroutine at the same
+// time. A Detector serves one stream.
 //
 // Memory: one copy of the previous frame (12 bytes per pixel, for the exact duplicate check), two
-// thumbnails and at most maxRecords segment records.
+// thumbnails.
 type Detector struct {
 	// LumaCut, HistCut, MinLuma and Ratio tune cut detection (optional). They default to
 	// DefaultLumaCut, DefaultHistCut, DefaultMinLuma and DefaultRatio. A frame is a cut when, against
@@ -87,10 +82,6 @@ type Detector struct {
 
 	scene    int64
 	segStart int64
-	segID    int64
-
-	mu      sync.RWMutex
-	records []Segment // segments in order of Start, the last maxRecords at most
 
 	cuts, segments, dups, aged, drifted atomic.Int64
 }
@@ -113,28 +104,30 @@ func (d *Detector) Init() error {
 		d.Similar = DefaultSimilar
 	}
 	for _, v := range []float64{d.LumaCut, d.HistCut, d.MinLuma} {
-		if v < 0 || v > 1 {
+		if !(v >= 0 && v <= 1) {
 			return fmt.Errorf("%w: cut thresholds must be in [0,1], got %g", ErrConfig, v)
 		}
 	}
-	if d.Ratio < 0 {
+	if !(d.Ratio >= 0) || math.IsInf(d.Ratio, 0) {
 		return fmt.Errorf("%w: negative ratio %g", ErrConfig, d.Ratio)
 	}
 	if d.Refresh < 0 {
 		return fmt.Errorf("%w: negative refresh %d", ErrConfig, d.Refresh)
 	}
 	d.cur, d.key = &Thumb{}, &Thumb{}
-	d.segID = -1
 	d.inited = true
 	return nil
 }
 
 // Analyze implements pipeline.Analyzer: it sets f.Scene to the number of cuts up to and including
-// f and f.Dup when f's pixels equal the previous frame's exactly, and records f's segment. It never
-// modifies f's pixels. With an invalid configuration (see Init) it leaves f unmarked.
-func (d *Detector) Analyze(f *frame.Frame) {
-	if !d.inited && d.Init() != nil {
-		return
+// f, f.Dup when f's pixels equal the previous frame's exactly, and f.Segment to the Index of the
+// keyframe of f's segment. It never modifies f's pixels. An invalid configuration (see Init) is an
+// error.
+func (d *Detector) Analyze(f *frame.Frame) error {
+	if !d.inited {
+		if err := d.Init(); err != nil {
+			return err
+		}
 	}
 	if len(d.prevPix) != len(f.Pix) {
 		d.prevPix = make([]float32, len(f.Pix))
@@ -177,21 +170,16 @@ func (d *Detector) Analyze(f *frame.Frame) {
 		}
 	}
 	if newSeg {
-		d.segID++
 		d.segStart = f.Index
 		d.key.copyFrom(d.cur)
 		d.segments.Add(1)
-		d.mu.Lock()
-		if len(d.records) >= maxRecords {
-			d.records = append(d.records[:0], d.records[maxRecords/2:]...)
-		}
-		d.records = append(d.records, Segment{ID: d.segID, Scene: d.scene, Start: f.Index})
-		d.mu.Unlock()
 	}
+	f.Segment = d.segStart
 	if d.prev == nil {
 		d.prev = &Thumb{}
 	}
 	d.prev, d.cur = d.cur, d.prev
+	return nil
 }
 
 // isCut applies the cut rule to the distances between the previous frame and this one, and
@@ -211,19 +199,6 @@ func (d *Detector) isCut(luma, hist float64) bool {
 		d.nhist = min(d.nhist+1, HistoryLen)
 	}
 	return cut
-}
-
-// Segment implements Segmenter: the segment Analyze put f in, found by f.Index. A frame Analyze
-// has not seen, or one so old its record was dropped, gets a segment of its own
-// (Segment{ID: -1, Scene: f.Scene, Start: f.Index}), so a cache computes its value afresh.
-func (d *Detector) Segment(f *frame.Frame) Segment {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	i := sort.Search(len(d.records), func(i int) bool { return d.records[i].Start > f.Index }) - 1
-	if i < 0 {
-		return Segment{ID: -1, Scene: f.Scene, Start: f.Index}
-	}
-	return d.records[i]
 }
 
 // Counters implements sr.Counter: scene_cuts (cuts found so far) and segments (segments started,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -19,7 +20,7 @@ import (
 type mark struct {
 	scene int64
 	dup   bool
-	seg   temporal.Segment
+	seg   int64 // keyframe Index of the frame's segment
 }
 
 // analyze decodes path and runs a Detector over every frame, as the pipeline's decoder goroutine
@@ -42,11 +43,13 @@ func analyze(t *testing.T, path string, d *temporal.Detector) []mark {
 			t.Fatal(err)
 		}
 		before := append([]float32(nil), f.Pix...)
-		d.Analyze(f)
+		if err := d.Analyze(f); err != nil {
+			t.Fatal(err)
+		}
 		if f.Index%50 == 0 && !slices.Equal(before, f.Pix) {
 			t.Fatalf("frame %d: Analyze modified the pixels", f.Index)
 		}
-		marks = append(marks, mark{scene: f.Scene, dup: f.Dup, seg: d.Segment(f)})
+		marks = append(marks, mark{scene: f.Scene, dup: f.Dup, seg: f.Segment})
 		f.Release()
 	}
 }
@@ -86,7 +89,7 @@ func TestCutOnJoinedClip(t *testing.T) {
 	if cuts, _, _, _, _ := d.Stats(); cuts != 1 {
 		t.Fatalf("%d cuts, want 1", cuts)
 	}
-	if s := marks[60].seg; s.Start != 60 || s.Scene != 1 {
+	if s := marks[60]; s.seg != 60 || s.scene != 1 {
 		t.Fatalf("frame 60 is in segment %+v, want one starting there", s)
 	}
 	counters := map[string]int64{}
@@ -137,7 +140,9 @@ func TestDupExact(t *testing.T) {
 	want := []bool{false, true, false}
 	for i, f := range seq {
 		f.Index = int64(i)
-		d.Analyze(f)
+		if err := d.Analyze(f); err != nil {
+			t.Fatal(err)
+		}
 		if f.Dup != want[i] || f.Scene != 0 {
 			t.Fatalf("frame %d: dup %v scene %d", i, f.Dup, f.Scene)
 		}
@@ -169,8 +174,10 @@ func TestSegments(t *testing.T) {
 		}
 		f.Pix[k] += 0.001
 		f.Index, cur = int64(i), int64(i)
-		d.Analyze(f)
-		segs = append(segs, d.Segment(f).Start)
+		if err := d.Analyze(f); err != nil {
+			t.Fatal(err)
+		}
+		segs = append(segs, f.Segment)
 		scenes = append(scenes, f.Scene)
 	}
 	wantSegs := []int64{0, 0, 0, 0, 0, 5, 5, 7, 8, 8, 8, 11, 11}
@@ -184,16 +191,23 @@ func TestSegments(t *testing.T) {
 	if cuts != 2 || segments != 5 || dups != 1 || aged != 1 || drifted != 1 {
 		t.Fatalf("cuts %d segments %d dups %d aged %d drifted %d", cuts, segments, dups, aged, drifted)
 	}
-	// A frame the detector never saw gets a segment of its own.
-	if s := d.Segment(&frame.Frame{Index: -5}); s.ID != -1 || s.Start != -5 {
-		t.Fatalf("unseen frame: %+v", s)
-	}
 }
 
 func TestDetectorInit(t *testing.T) {
-	for _, d := range []*temporal.Detector{{LumaCut: 2}, {Ratio: -1}, {Refresh: -1}} {
+	nan := math.NaN()
+	bad := func() []*temporal.Detector {
+		return []*temporal.Detector{{LumaCut: 2}, {Ratio: -1}, {Refresh: -1}, {HistCut: nan}, {MinLuma: nan},
+			{Ratio: nan}, {Ratio: math.Inf(1)}}
+	}
+	for i, d := range bad() {
 		if err := d.Init(); !errors.Is(err, temporal.ErrConfig) {
-			t.Errorf("%+v: %v", d, err)
+			t.Errorf("case %d: %v", i, err)
+		}
+	}
+	// Analyze reports the same error instead of leaving the frame unmarked.
+	for i, d := range bad() {
+		if err := d.Analyze(frame.New(8, 8)); !errors.Is(err, temporal.ErrConfig) {
+			t.Errorf("case %d: Analyze: %v", i, err)
 		}
 	}
 }

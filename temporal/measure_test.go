@@ -20,6 +20,7 @@ import (
 	"github.com/ugcsr/ugcsr/sr"
 	"github.com/ugcsr/ugcsr/sr/backends"
 	"github.com/ugcsr/ugcsr/sr/resample"
+	"github.com/ugcsr/ugcsr/sr/scenecache"
 	"github.com/ugcsr/ugcsr/sr/tilereuse"
 	"github.com/ugcsr/ugcsr/temporal"
 )
@@ -88,12 +89,14 @@ func TestMeasureSAMRuns(t *testing.T) {
 	for _, c := range measureClips(t) {
 		for _, refresh := range []int{0, 30, 10} {
 			d := &temporal.Detector{Refresh: refresh}
-			cache := temporal.NewSceneCache[int64](temporal.CacheConfig{Segments: d, Capacity: 2, Name: "sam"})
+			cache := scenecache.New[int64](scenecache.Config{Capacity: 2, Name: "sam"})
 			var frames int64
 			var spent time.Duration
 			readFrames(t, c[1], 0, func(f *frame.Frame) {
 				t0 := time.Now()
-				d.Analyze(f)
+				if err := d.Analyze(f); err != nil {
+					t.Fatal(err)
+				}
 				spent += time.Since(t0)
 				frames++
 				if !f.Dup { // duplicates never reach a worker

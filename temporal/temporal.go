@@ -1,8 +1,7 @@
-// Package temporal exploits what consecutive video frames share: it finds scene cuts and exact
-// duplicates on cheap thumbnails (Detector, a pipeline.Analyzer), cuts scenes into segments whose
-// frames share per-scene constants such as SAM2 embeddings, tags and prompt embeddings
-// (Segmenter), caches those constants for concurrent, out-of-order workers (SceneCache), and
-// seeds stable diffusion noise per scene or per frame (NoiseSeed).
+// Package temporal is the pipeline's analyzer of what consecutive video frames share: it finds
+// scene cuts and exact duplicates on cheap thumbnails and cuts scenes into segments whose frames
+// share per-scene constants such as SAM2 embeddings (Detector), and stamps those facts on each
+// frame (frame.Frame Scene, Dup and Segment) for the stages after it.
 //
 // Everything here is pure Go and cheap next to any super-resolution model: the Detector reads
 // every pixel of a frame once (about 4 ms for 1280x720 on one core) and keeps one copy of the

@@ -15,6 +15,7 @@ import (
 	"github.com/ugcsr/ugcsr/pipeline"
 	"github.com/ugcsr/ugcsr/sr/backends"
 	"github.com/ugcsr/ugcsr/sr/diffusion"
+	"github.com/ugcsr/ugcsr/sr/ort"
 )
 
 // benchCommand measures; it asserts nothing. Its numbers are the README's.
@@ -94,8 +95,15 @@ func benchDiffusionCommand() *cli.Command {
 			if !ok {
 				return usageError{"bench diffusion needs --model diffusion:DIR"}
 			}
-			o := backends.Options{Device: device, Guidance: guidance, Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "ugcsr: "+f+"\n", a...) }}
-			o.Finalize()
+			dev, err := ort.ParseDevice(device)
+			if err != nil {
+				return usageError{"--device: " + err.Error()}
+			}
+			o := backends.Options{Runtime: ort.Runtime{Device: dev}, Diffusion: diffusion.Options{Guidance: guidance},
+				Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "ugcsr: "+f+"\n", a...) }}
+			if err := o.Init(); err != nil {
+				return usageError{err.Error()}
+			}
 			r, err := diffusion.Bench(c.Context, dir, backends.DiffusionConfig(o), diffusion.BenchOptions{Tile: tile, Runs: runs, Frame: image.Pt(1280, 720)})
 			if err != nil {
 				return err

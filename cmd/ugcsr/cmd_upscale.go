@@ -12,6 +12,7 @@ import (
 
 	"github.com/ugcsr/ugcsr/pipeline"
 	"github.com/ugcsr/ugcsr/sr/backends"
+	"github.com/ugcsr/ugcsr/sr/ort"
 )
 
 // upscaleOptions holds the main command's flags.
@@ -31,10 +32,9 @@ type upscaleOptions struct {
 	progress                   string
 	workers, inflight          int
 
-	device, ortLib, precision string
-	tile, threads, mscale     int
-	diff                      diffusionFlags
+	device string
 
+	// cfg is what the job runs with; the model, runtime and temporal flags bind straight into it.
 	cfg   pipeline.Config
 	log   *logger
 	ffLog ffmpegLog
@@ -64,12 +64,14 @@ func (o *upscaleOptions) flags() []cli.Flag {
 		&cli.IntFlag{Name: "workers", Usage: "backend workers", DefaultText: "1 for ONNX models, cores for classical", Destination: &o.workers},
 		&cli.IntFlag{Name: "max-inflight", Usage: "frames in flight between decoder and encoder", DefaultText: "2*workers*batch+2", Destination: &o.inflight},
 		&cli.StringFlag{Name: "device", Value: "auto", EnvVars: []string{"UGCSR_DEVICE"}, Usage: "auto, cpu, cuda or tensorrt (ONNX models)", Destination: &o.device},
-		&cli.StringFlag{Name: "ort-lib", EnvVars: []string{"UGCSR_ORT_LIB"}, Usage: "path of libonnxruntime.so (default: the copy setup caches)", Destination: &o.ortLib},
-		&cli.IntFlag{Name: "tile", Usage: "model tile size in input pixels", DefaultText: "automatic", Destination: &o.tile},
-		&cli.IntFlag{Name: "threads", Usage: "ONNX Runtime intra-op threads", DefaultText: "cores", Destination: &o.threads},
-		&cli.StringFlag{Name: "precision", Usage: "arithmetic of the Real-ESRGAN models: fp32 (the only one today)", DefaultText: "fp32", Destination: &o.precision},
-		&cli.IntFlag{Name: "model-scale", Usage: "native scale of a PATH.onnx model", DefaultText: "found by a probe run", Destination: &o.mscale},
-	}, o.diff.flags()...)
+		&cli.StringFlag{Name: "ort-lib", EnvVars: []string{"UGCSR_ORT_LIB"}, Usage: "path of libonnxruntime.so (default: the copy setup caches)", Destination: &o.cfg.Backends.Runtime.Library},
+		&cli.IntFlag{Name: "threads", Usage: "ONNX Runtime intra-op threads", DefaultText: "cores", Destination: &o.cfg.Backends.Runtime.Threads},
+		&cli.IntFlag{Name: "tile", Usage: "model tile size in input pixels", DefaultText: "automatic", Destination: &o.cfg.Backends.RealESRGAN.Tile},
+		&cli.StringFlag{Name: "precision", Usage: "arithmetic of the Real-ESRGAN models: fp32 (the only one today)", DefaultText: "fp32", Destination: &o.cfg.Backends.RealESRGAN.Precision},
+		&cli.IntFlag{Name: "model-scale", Usage: "native scale of a PATH.onnx model", DefaultText: "found by a probe run", Destination: &o.cfg.Backends.RealESRGAN.ModelScale},
+		&cli.IntFlag{Name: "sam-refresh", Category: "diffusion (--model diffusion:DIR)", Usage: "recompute the SAM2 embedding at least every N frames of a scene", DefaultText: "only at scene cuts", Destination: &o.cfg.SegmentRefresh},
+		&cli.Float64Flag{Name: "reuse-tiles", Usage: "reuse the output of input tiles whose blocks changed by less than this mean absolute difference (0..1, e.g. 0.02) since their output was computed; not for diffusion", DefaultText: "off", Destination: &o.cfg.ReuseTiles},
+	}, diffusionFlags(&o.cfg.Backends.Diffusion)...)
 }
 
 // finalize validates the flags and builds the pipeline config.
@@ -100,7 +102,8 @@ func (o *upscaleOptions) finalize(c *cli.Context) error {
 	if o.overwrite && o.noOverwrite {
 		return usageError{"-y and -n contradict each other"}
 	}
-	cfg := pipeline.Config{Model: o.model, Scale: o.scale, Workers: o.workers, MaxInFlight: o.inflight}
+	cfg := &o.cfg
+	cfg.Model, cfg.Scale, cfg.Workers, cfg.MaxInFlight = o.model, o.scale, o.workers, o.inflight
 	cfg.Input.Input, cfg.Input.Format, cfg.Input.MaxFrames = o.input, o.inputFormat, o.frames
 	if o.ss != "" {
 		if cfg.Input.Start, err = parseTime(o.ss); err != nil {
@@ -127,12 +130,20 @@ func (o *upscaleOptions) finalize(c *cli.Context) error {
 	if isSingleImage(o.output, o.format) && cfg.Input.MaxFrames == 0 {
 		cfg.Input.MaxFrames = 1 // one picture out: stop after the first frame
 	}
-	cfg.Backends.Device, cfg.Backends.ORTLib, cfg.Backends.Tile, cfg.Backends.Threads = o.device, o.ortLib, o.tile, o.threads
-	cfg.Backends.ModelScale, cfg.Backends.Precision = o.mscale, o.precision
-	o.diff.apply(&cfg.Backends)
+	if cfg.Backends.Runtime.Device, err = ort.ParseDevice(o.device); err != nil {
+		return usageError{"--device: " + err.Error()}
+	}
+	if !(cfg.ReuseTiles >= 0) {
+		return usageError{fmt.Sprintf("--reuse-tiles %v: want a threshold above 0", cfg.ReuseTiles)}
+	}
+	if err := cfg.Backends.Diffusion.Init(); err != nil {
+		return usageError{err.Error()}
+	}
+	if err := cfg.Backends.RealESRGAN.Init(); err != nil {
+		return usageError{err.Error()}
+	}
 	cfg.Logf = o.log.infof
 	cfg.Backends.Logf = o.log.infof
-	o.cfg = cfg
 	return nil
 }
 

@@ -14,6 +14,11 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/ugcsr/ugcsr/encode"
+	"github.com/ugcsr/ugcsr/sr/diffusion"
+	"github.com/ugcsr/ugcsr/sr/ort"
+	"github.com/ugcsr/ugcsr/sr/realesrgan"
 )
 
 // errInterrupted marks a job stopped by SIGINT whose partial output was finalised.
@@ -61,9 +66,24 @@ func exitCode(err error) int {
 		fmt.Fprintf(os.Stderr, "ugcsr: %s (see ugcsr --help)\n", ue.msg)
 		return 2
 	default:
-		fmt.Fprintf(os.Stderr, "ugcsr: %s\n", oneLine(err.Error()))
+		fmt.Fprintf(os.Stderr, "ugcsr: %s%s\n", oneLine(err.Error()), flagHint(err))
 		return 1
 	}
+}
+
+// flagHint names the flag or step that answers a library error (the libraries never speak CLI).
+func flagHint(err error) string {
+	switch {
+	case errors.Is(err, ort.ErrLibraryNotFound):
+		return " (run scripts/setup.sh or pass --ort-lib)"
+	case errors.Is(err, realesrgan.ErrModelNotFound):
+		return " (run scripts/setup.sh)"
+	case errors.Is(err, diffusion.ErrPrompt):
+		return " (drop --prompt)"
+	case errors.Is(err, encode.ErrExists):
+		return " (use -y to overwrite)"
+	}
+	return ""
 }
 
 func oneLine(s string) string {

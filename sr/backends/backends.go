@@ -4,66 +4,42 @@ package backends
 
 import (
 	"fmt"
-	"github.com/ugcsr/ugcsr/temporal"
-	"runtime"
 	"strings"
 
 	"github.com/ugcsr/ugcsr/sr"
 	"github.com/ugcsr/ugcsr/sr/classical"
+	"github.com/ugcsr/ugcsr/sr/diffusion"
+	"github.com/ugcsr/ugcsr/sr/ort"
+	"github.com/ugcsr/ugcsr/sr/realesrgan"
 )
 
 // Default is the model used when none is named: the embedded Real-ESRGAN that runs on a CPU.
 const Default = "realesrgan-x4fast"
 
-// Options configures whichever backend is opened. Fields that do not apply to it are ignored.
+// Options configures whichever backend is opened: the runtime settings every ONNX backend shares,
+// then each backend family's own, declared once in its package. Fields that do not apply to the
+// opened backend are ignored.
 type Options struct {
-	// Device is auto, cpu, cuda or tensorrt (optional). It defaults to auto.
-	Device string
-	// ORTLib is the path of libonnxruntime.so (optional). It defaults to $UGCSR_ORT_LIB, then the
-	// copy setup caches under ~/.cache/ugcsr.
-	ORTLib string
-	// Threads is ONNX Runtime's intra-op thread count (optional). It defaults to the number of cores.
-	Threads int
-	// Tile is the model tile size in input pixels; 0 picks one automatically (optional).
-	Tile int
-	// Precision is the arithmetic of the Real-ESRGAN models (optional); see realesrgan.Config.
-	Precision string
-	// ModelScale is the native scale of a foreign .onnx model; 0 infers it by a probe run (optional).
-	ModelScale int
-	// CacheDir is where converted models live (optional). It defaults to ~/.cache/ugcsr.
-	CacheDir string
-
-	// Diffusion settings (optional); see package sr/diffusion for their defaults.
-	Preset     string
-	Steps      int
-	Guidance   float64
-	Sampler    string
-	StartPoint string
-	Seed       int64
-	Prompt     string
-	ColorFix   string
-	SAMRefresh int
-	Noise      string
-	ReuseTiles float64
-	// Segments groups frames that share per-scene constants (optional); the pipeline passes its
-	// temporal.Detector. It defaults to segments of SAMRefresh frames within a scene.
-	Segments temporal.Segmenter
-
+	// Runtime is ONNX Runtime's configuration (device, library, threads, cache directory).
+	Runtime ort.Runtime
+	// RealESRGAN holds the Real-ESRGAN models' options (tile, precision, foreign model scale).
+	RealESRGAN realesrgan.Options
+	// Diffusion holds the diffusion runtime's options (steps, preset, guidance, sampler, ...).
+	Diffusion diffusion.Options
 	// Logf receives one-line notices such as a device fallback (optional). It defaults to discarding.
 	Logf func(format string, args ...any)
 }
 
-// Finalize fills defaults.
-func (o *Options) Finalize() {
-	if o.Device == "" {
-		o.Device = "auto"
-	}
-	if o.Threads <= 0 {
-		o.Threads = runtime.NumCPU()
-	}
+// Init fills the defaults and validates what does not depend on the model.
+func (o *Options) Init() error {
+	o.Runtime.Init()
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
+	if err := o.RealESRGAN.Init(); err != nil {
+		return err
+	}
+	return o.Diffusion.Init()
 }
 
 // Open returns the backend named by model:
@@ -72,7 +48,9 @@ func (o *Options) Finalize() {
 //   - PATH.onnx: a foreign single-input NCHW model;
 //   - diffusion:DIR: a SeeSR+SAM2 bundle.
 func Open(model string, o Options) (sr.Backend, error) {
-	o.Finalize()
+	if err := o.Init(); err != nil {
+		return nil, err
+	}
 	switch {
 	case model == "lanczos" || model == "bicubic":
 		return classical.New(model)

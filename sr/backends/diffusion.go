@@ -18,7 +18,7 @@ func openDiffusion(model string, o Options) (sr.Backend, bool, error) {
 		return nil, false, nil
 	}
 	if dir == "" {
-		return nil, true, fmt.Errorf("diffusion: --model %s needs a bundle directory (%sDIR)", model, DiffusionPrefix)
+		return nil, true, fmt.Errorf("diffusion: model %q names no bundle directory (%sDIR)", model, DiffusionPrefix)
 	}
 	b, err := diffusion.Open(dir, DiffusionConfig(o))
 	if err != nil {
@@ -27,25 +27,8 @@ func openDiffusion(model string, o Options) (sr.Backend, bool, error) {
 	return b, true, nil
 }
 
-// DiffusionConfig maps Options onto the diffusion runtime's configuration (also for
-// diffusion.Bench). ReuseTiles belongs to the pipeline's tile-reuse wrapper and is not read here.
+// DiffusionConfig is the diffusion runtime's configuration within Options (also for
+// diffusion.Bench).
 func DiffusionConfig(o Options) diffusion.Config {
-	return diffusion.Config{
-		Device:     o.Device,
-		ORTLib:     o.ORTLib,
-		CacheDir:   o.CacheDir,
-		Threads:    o.Threads,
-		Preset:     diffusion.Preset(o.Preset),
-		Steps:      o.Steps,
-		Guidance:   o.Guidance,
-		Sampler:    o.Sampler,
-		StartPoint: o.StartPoint,
-		Seed:       o.Seed,
-		Prompt:     o.Prompt,
-		ColorFix:   o.ColorFix,
-		Noise:      o.Noise,
-		Segments:   o.Segments,
-		SAMRefresh: o.SAMRefresh,
-		Logf:       o.Logf,
-	}
+	return diffusion.Config{Options: o.Diffusion, Runtime: o.Runtime, Logf: o.Logf}
 }

@@ -23,13 +23,13 @@ func TestOpenDiffusion(t *testing.T) {
 	if err := oracle.Write(dir, oracle.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open("diffusion:"+dir, Options{Prompt: "a cat"}); !errors.Is(err, diffusion.ErrPrompt) {
+	if _, err := Open("diffusion:"+dir, Options{Diffusion: diffusion.Options{Prompt: "a cat"}}); !errors.Is(err, diffusion.ErrPrompt) {
 		t.Errorf("prompt without a text encoder: %v", err)
 	}
 	if _, err := Open("diffusion:", Options{}); err == nil || !strings.Contains(err.Error(), "bundle directory") {
 		t.Errorf("empty dir: %v", err)
 	}
-	b, err := Open("diffusion:"+dir, Options{Device: "cpu", Steps: 3, Seed: 1})
+	b, err := Open("diffusion:"+dir, Options{Runtime: ort.Runtime{Device: ort.DeviceCPU}, Diffusion: diffusion.Options{Steps: 3, Seed: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}

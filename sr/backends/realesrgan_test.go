@@ -9,6 +9,7 @@ import (
 
 	"github.com/ugcsr/ugcsr/frame"
 	"github.com/ugcsr/ugcsr/sr"
+	"github.com/ugcsr/ugcsr/sr/diffusion"
 	"github.com/ugcsr/ugcsr/sr/ort"
 	"github.com/ugcsr/ugcsr/sr/realesrgan"
 )
@@ -57,11 +58,14 @@ func TestOpenRealESRGAN(t *testing.T) {
 }
 
 func TestOpenRealESRGANErrors(t *testing.T) {
-	if _, err := Open(Default, Options{Device: "vulkan"}); err == nil {
-		t.Error("device vulkan accepted")
+	if _, err := Open(Default, Options{RealESRGAN: realesrgan.Options{Precision: "int4"}}); err == nil {
+		t.Error("precision int4 accepted")
+	}
+	if _, err := Open(Default, Options{Diffusion: diffusion.Options{Sampler: "euler"}}); err == nil {
+		t.Error("an invalid diffusion option is accepted with another model")
 	}
 	dir := t.TempDir()
-	if _, err := Open(filepath.Join(dir, "m.onnx"), Options{ORTLib: filepath.Join(dir, "lib.so")}); !errors.Is(err, ort.ErrLibraryNotFound) {
+	if _, err := Open(filepath.Join(dir, "m.onnx"), Options{Runtime: ort.Runtime{Library: filepath.Join(dir, "lib.so")}}); !errors.Is(err, ort.ErrLibraryNotFound) {
 		t.Errorf("missing library: %v", err)
 	}
 	if _, err := Open("realesrgan-x2", Options{}); !errors.Is(err, sr.ErrUnknownModel) {

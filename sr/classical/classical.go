@@ -5,6 +5,7 @@ package classical
 import (
 	"context"
 	"fmt"
+	"runtime"
 
 	"github.com/ugcsr/ugcsr/frame"
 	"github.com/ugcsr/ugcsr/sr"
@@ -28,6 +29,9 @@ func New(name string) (*Backend, error) {
 // Name implements sr.Backend.
 func (b *Backend) Name() string { return b.Filter.String() }
 
+// Caps implements sr.Backend: cheaper than looking for duplicates, a worker per core.
+func (b *Backend) Caps() sr.Caps { return sr.Caps{Cheap: true, Workers: runtime.NumCPU()} }
+
 // Close implements sr.Backend.
 func (b *Backend) Close() error { return nil }
 
@@ -37,15 +41,21 @@ func (b *Backend) NewUpscaler(spec sr.Spec) (sr.Upscaler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("classical: %w", err)
 	}
-	return &upscaler{r: r}, nil
+	return &upscaler{r: r, spec: spec}, nil
 }
 
-type upscaler struct{ r *resample.Resizer }
+type upscaler struct {
+	r    *resample.Resizer // nil once closed
+	spec sr.Spec
+}
 
 func (u *upscaler) BatchSize() int { return 1 }
-func (u *upscaler) Close() error   { return nil }
+func (u *upscaler) Close() error   { u.r = nil; return nil }
 
 func (u *upscaler) Upscale(ctx context.Context, dst, src []*frame.Frame) error {
+	if err := sr.CheckFrames(u.r == nil, u.spec, dst, src); err != nil {
+		return fmt.Errorf("classical: %w", err)
+	}
 	for i := range src {
 		if err := ctx.Err(); err != nil {
 			return err

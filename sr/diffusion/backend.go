@@ -1,25 +1,22 @@
 package diffusion
 
 import (
-	"errors"
 	"fmt"
-	"github.com/ugcsr/ugcsr/temporal"
 	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 
-	"github.com/ugcsr/ugcsr/internal/appcache"
 	"github.com/ugcsr/ugcsr/sr"
 	"github.com/ugcsr/ugcsr/sr/ort"
+	"github.com/ugcsr/ugcsr/sr/scenecache"
 )
 
 // Backend is an opened bundle. It is safe for concurrent use; each pipeline worker gets its own
 // Upscaler with its own ONNX Runtime sessions.
 type Backend struct {
 	m   *Manifest
-	cfg Config
-	set settings
+	cfg Config // Init'ed
 
 	sched *schedule
 	neg   []float32            // precomputed text contexts, L*E each
@@ -33,7 +30,7 @@ type Backend struct {
 	open runnerOpener
 
 	// scene holds the per-scene constants of the segments in flight (SAM2 embedding, text contexts).
-	scene *temporal.SceneCache[*sceneConsts]
+	scene *scenecache.Cache[*sceneConsts]
 
 	devMu sync.Mutex
 	dev   ort.Device // DeviceAuto until the first session says what it got
@@ -75,29 +72,18 @@ func Open(dir string, cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	cache := cfg.CacheDir
-	if cache == "" {
-		cache = appcache.Dir()
-	}
-	lib, err := ort.LibraryPath(cfg.ORTLib, cache)
-	if err != nil {
-		return nil, fmt.Errorf("diffusion: %w", err)
-	}
-	if err := ort.Load(lib); err != nil {
+	cfg.Runtime.Init()
+	if err := cfg.Runtime.Load(); err != nil {
 		return nil, fmt.Errorf("diffusion: %w", err)
 	}
 	if err := CheckGraphs(m); err != nil {
 		return nil, err
 	}
-	dev, err := ort.ParseDevice(cfg.Device)
-	if err != nil {
-		return nil, fmt.Errorf("diffusion: %w", err)
-	}
 	b, err := newBackend(m, cfg)
 	if err != nil {
 		return nil, err
 	}
-	b.dev = dev
+	b.dev = cfg.Device
 	b.open = b.openORT
 	return b, nil
 }
@@ -126,15 +112,20 @@ func CheckGraphs(m *Manifest) error {
 
 // newBackend prepares a backend on a checked manifest; b.open must be set before use.
 func newBackend(m *Manifest, cfg Config) (*Backend, error) {
-	set, err := cfg.finalize(m.Has(GraphVAEEncoder))
-	if err != nil {
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	if err := cfg.Options.Init(); err != nil {
 		return nil, err
 	}
-	b := &Backend{m: m, cfg: cfg, set: set, sched: defaultSchedule,
-		scene: temporal.NewSceneCache[*sceneConsts](temporal.CacheConfig{Segments: cfg.Segments, Refresh: cfg.SAMRefresh, Name: "sam"})}
+	if cfg.StartPoint == StartLR && !m.Has(GraphVAEEncoder) {
+		return nil, fmt.Errorf("diffusion: start point lr needs a VAE encoder, and this bundle has none (use noise)")
+	}
 	if cfg.Prompt != "" && !m.Has(GraphTextEncoder) {
 		return nil, ErrPrompt
 	}
+	b := &Backend{m: m, cfg: cfg, sched: defaultSchedule, scene: scenecache.New[*sceneConsts](scenecache.Config{Name: "sam"})}
+	var err error
 	if b.neg, err = m.readTensorFile(m.Embeddings["negative"]); err != nil {
 		return nil, fmt.Errorf("%w: embeddings: %w", ErrBundle, err)
 	}
@@ -212,6 +203,10 @@ func (b *Backend) Device() string {
 // Name implements sr.Backend.
 func (b *Backend) Name() string { return "diffusion:" + b.m.Name }
 
+// Caps implements sr.Backend: whole frames (SAM2 embeds the frame), per-scene constants, one
+// worker (the sessions use every core).
+func (b *Backend) Caps() sr.Caps { return sr.Caps{WholeFrames: true, SceneConstants: true} }
+
 // Manifest returns the bundle's manifest.
 func (b *Backend) Manifest() *Manifest { return b.m }
 
@@ -226,6 +221,3 @@ func (b *Backend) NewUpscaler(spec sr.Spec) (sr.Upscaler, error) {
 	}
 	return u, nil
 }
-
-// ErrFrameSize is returned by Upscale for a frame whose size is not the Spec's.
-var ErrFrameSize = errors.New("diffusion: frame size differs from the spec")

@@ -74,7 +74,7 @@ func (b *Backend) bench(ctx context.Context, o BenchOptions) (*BenchResult, erro
 		o.Runs = 5
 	}
 	B := 1
-	if b.set.forGeometry(image.Point{}, image.Point{}).cfg() {
+	if b.cfg.forGeometry(image.Point{}, image.Point{}).cfg() {
 		B = 2
 	}
 	spec := b.m.Graphs[GraphDenoiser]

@@ -12,7 +12,6 @@ import (
 	"github.com/ugcsr/ugcsr/sr"
 	"github.com/ugcsr/ugcsr/sr/diffusion/oracle"
 	"github.com/ugcsr/ugcsr/sr/resample"
-	"github.com/ugcsr/ugcsr/temporal"
 )
 
 // The cond oracle's denoiser reads the latent window, the condition crop, both text contexts and the
@@ -20,8 +19,8 @@ import (
 // its answer. The expected answer is computed here in float64 from shared/method/seesr-sam2.md,
 // without the runtime's functions: schedule, leading timesteps, the DDPM and DDIM steps, the tile
 // grid, the Gaussian weights, CFG, the start point, the linear4 VAE, the colour fixes. Only the
-// noise comes from the same generator the runtime must use (temporal.NewNoise, drawn in the order
-// temporal.NoiseSeed documents: the start latent, then one latent of noise per step but the last),
+// noise comes from the same generator the runtime must use (NewNoise, drawn in the order
+// NoiseSeed documents: the start latent, then one latent of noise per step but the last),
 // and the bicubic resizes from sr/resample.
 
 // condRef holds what the reference needs besides the frame.
@@ -215,7 +214,7 @@ func (r *condRef) expect(t testing.TB, src *frame.Frame) (lat [][]float64, out [
 	h, w := H/8, W/8
 	E := refEncode(cond.Pix, h, w)
 
-	rng := temporal.NewNoise(temporal.NoisePerFrame, cfg.Seed, src)
+	rng := NewNoise(NoisePerFrame, cfg.Seed, src)
 	normal := func(rng *rand.Rand) []float64 {
 		z := make([]float64, 4*h*w)
 		for i := range z {
@@ -329,7 +328,7 @@ func (r *condRef) expect(t testing.TB, src *frame.Frame) (lat [][]float64, out [
 	}
 
 	img := refDecode(x, h, w)
-	refColorFix(cfg.ColorFix, img, cond.Pix, W, H)
+	refColorFix(string(cfg.ColorFix), img, cond.Pix, W, H)
 	res := frame.New(W, H)
 	for i, v := range img {
 		res.Pix[i] = float32(v)
@@ -411,8 +410,8 @@ func TestOracleCond(t *testing.T) {
 	for _, c := range []struct {
 		w, h     int
 		guidance float64
-		start    string
-		sampler  string
+		start    StartPoint
+		sampler  Sampler
 	}{
 		{520, 512, 4, StartNoise, SamplerDDPM},
 		{520, 512, 1, StartLR, SamplerDDPM},
@@ -422,8 +421,7 @@ func TestOracleCond(t *testing.T) {
 	} {
 		name := fmt.Sprintf("%dx%d/guidance%g/%s/%s", c.w, c.h, c.guidance, c.start, c.sampler)
 		t.Run(name, func(t *testing.T) {
-			cfg := Config{Steps: 3, Preset: PresetWild, Guidance: c.guidance, StartPoint: c.start, Sampler: c.sampler,
-				Seed: 7, ColorFix: string(ColorNone)}
+			cfg := Config{Options: Options{Steps: 3, Preset: PresetWild, Guidance: c.guidance, StartPoint: c.start, Sampler: c.sampler, Seed: 7, ColorFix: ColorNone}}
 			runCond(t, cfg, condFrame(c.w, c.h, 21))
 		})
 	}
@@ -435,7 +433,7 @@ func TestOracleCond(t *testing.T) {
 func TestOracleCondColorFix(t *testing.T) {
 	for _, fix := range []ColorFix{ColorAdaIN, ColorWavelet} {
 		t.Run(string(fix), func(t *testing.T) {
-			cfg := Config{Steps: 2, Preset: PresetWild, Guidance: 4, StartPoint: StartNoise, Seed: 3, ColorFix: string(fix)}
+			cfg := Config{Options: Options{Steps: 2, Preset: PresetWild, Guidance: 4, StartPoint: StartNoise, Seed: 3, ColorFix: fix}}
 			runCond(t, cfg, condFrame(836, 780, 5))
 		})
 	}

@@ -60,8 +60,8 @@ func (u *Upscaler) samContext(ctx context.Context, img *frame.Frame) ([]float32,
 func (u *Upscaler) textContext(ctx context.Context, img *frame.Frame) (*textConsts, error) {
 	b := u.b
 	if u.text == nil {
-		key := PositiveKey(u.set.preset)
-		return &textConsts{neg: b.neg, pos: b.pos[u.set.preset], prompt: b.m.Embeddings[key].Prompt}, nil
+		key := PositiveKey(u.opt.Preset)
+		return &textConsts{neg: b.neg, pos: b.pos[u.opt.Preset], prompt: b.m.Embeddings[key].Prompt}, nil
 	}
 	tags := ""
 	if u.tagger != nil {
@@ -70,7 +70,7 @@ func (u *Upscaler) textContext(ctx context.Context, img *frame.Frame) (*textCons
 			return nil, err
 		}
 	}
-	prompt := positivePrompt(tags, b.cfg.Prompt, b.m.Prompt.Added[u.set.preset])
+	prompt := positivePrompt(tags, b.cfg.Prompt, b.m.Prompt.Added[u.opt.Preset])
 	if u.lastText != nil && u.lastText.prompt == prompt {
 		return u.lastText, nil
 	}

@@ -48,9 +48,8 @@ import (
 	"fmt"
 	"image"
 	"math"
-	"runtime"
 
-	"github.com/ugcsr/ugcsr/temporal"
+	"github.com/ugcsr/ugcsr/sr/ort"
 )
 
 // DefaultSteps is the number of sampler steps of the published runs.
@@ -112,35 +111,31 @@ func presetFor(p Preset, in, out image.Point) Preset {
 	return PresetSynthetic
 }
 
-// Sampler names.
+// Sampler names a sampler.
+type Sampler string
+
+// Samplers.
 const (
-	SamplerDDPM = "ddpm" // ancestral, the method's
-	SamplerDDIM = "ddim" // deterministic (eta 0), for fewer steps
+	SamplerDDPM Sampler = "ddpm" // ancestral, the method's
+	SamplerDDIM Sampler = "ddim" // deterministic (eta 0), for fewer steps
 )
+
+// StartPoint names what sampling starts from.
+type StartPoint string
 
 // Start points.
 const (
-	StartNoise = "noise" // x_T ~ N(0, I)
-	StartLR    = "lr"    // x_T = sqrt(abar_999) z_lr + sqrt(1-abar_999) n, z_lr from the VAE encoder
+	StartNoise StartPoint = "noise" // x_T ~ N(0, I)
+	StartLR    StartPoint = "lr"    // x_T = sqrt(abar_999) z_lr + sqrt(1-abar_999) n, z_lr from the VAE encoder
 )
 
-// ErrPrompt is returned by Open when Config.Prompt is set but the bundle has no text encoder and
+// ErrPrompt is returned by Open when Options.Prompt is set but the bundle has no text encoder and
 // tokenizer to encode it (its embeddings are precomputed for the default prompts only).
-var ErrPrompt = errors.New("diffusion: this bundle has no text encoder: --prompt needs one (its prompt embeddings are precomputed)")
+var ErrPrompt = errors.New("diffusion: this bundle has no text encoder to encode a prompt (its prompt embeddings are precomputed)")
 
-// Config configures a Backend. Zero values select the defaults.
-type Config struct {
-	// Device is auto, cpu, cuda or tensorrt (optional). It defaults to auto: CUDA when the loaded
-	// ONNX Runtime and the machine have it, else the CPU with one log line.
-	Device string
-	// ORTLib is the ONNX Runtime library (optional). It defaults to $UGCSR_ORT_LIB, then the cache.
-	ORTLib string
-	// CacheDir is ugcsr's cache directory (optional). It defaults to appcache.Dir():
-	// $UGCSR_CACHE, else ~/.cache/ugcsr.
-	CacheDir string
-	// Threads is ONNX Runtime's intra-op thread count (optional). It defaults to the number of cores.
-	Threads int
-
+// Options are the diffusion backend's own settings (the runtime's are ort.Runtime). Zero values
+// select the defaults; Init fills them in.
+type Options struct {
 	// Steps is the number of sampler steps (optional). It defaults to 50.
 	Steps int
 	// Preset is wild or synthetic (optional): the published track whose guidance and added prompt
@@ -151,102 +146,75 @@ type Config struct {
 	// (8.5 wild, 0.9 synthetic); a value <= 1 turns guidance off: batch 1, positive prompt only.
 	Guidance float64
 	// Sampler is ddpm or ddim (optional). It defaults to ddpm.
-	Sampler string
+	Sampler Sampler
 	// StartPoint is noise or lr (optional). It defaults to noise, what both published runs pass
 	// (lr, the script's argparse default, needs a VAE encoder).
-	StartPoint string
+	StartPoint StartPoint
 	// Seed seeds the noise (optional). Equal seeds give equal output.
 	Seed int64
 	// Prompt is the user prompt (optional). It needs a bundle with a text encoder.
 	Prompt string
 	// ColorFix is adain, wavelet or none (optional). It defaults to adain.
-	ColorFix string
-	// Noise is per-frame or per-scene (optional). It defaults to per-frame. See temporal.NoiseSeed.
-	Noise string
+	ColorFix ColorFix
+	// Noise is per-frame or per-scene (optional). It defaults to per-frame. See NoiseSeed.
+	Noise NoiseMode
+}
 
-	// Segments tells which frames share per-scene constants (SAM2 embedding, tags, prompt
-	// embeddings), computed once per segment (optional). The pipeline passes its temporal.Detector,
-	// whose segments end at scene cuts, after SAMRefresh frames and at failed similarity checks. It
-	// defaults to temporal.Buckets{Refresh: SAMRefresh}: segments of SAMRefresh frames within a
-	// scene (frame.Frame.Scene).
-	Segments temporal.Segmenter
-	// SAMRefresh is the longest a segment lasts, in frames, when Segments is nil (optional). It
-	// defaults to 0: one segment per scene.
-	SAMRefresh int
+// Init fills the defaults and validates what does not depend on a bundle.
+func (o *Options) Init() error {
+	if o.Steps == 0 {
+		o.Steps = DefaultSteps
+	}
+	if _, _, err := timesteps(o.Steps); err != nil {
+		return err
+	}
+	if _, err := ParsePreset(string(o.Preset)); err != nil {
+		return err
+	}
+	if math.IsNaN(o.Guidance) || math.IsInf(o.Guidance, 0) || o.Guidance < 0 {
+		return fmt.Errorf("diffusion: guidance %v (want a finite scale >= 0)", o.Guidance)
+	}
+	switch o.Sampler {
+	case "":
+		o.Sampler = SamplerDDPM
+	case SamplerDDPM, SamplerDDIM:
+	default:
+		return fmt.Errorf("diffusion: unknown sampler %q (want ddpm or ddim)", o.Sampler)
+	}
+	switch o.StartPoint {
+	case "":
+		o.StartPoint = StartNoise
+	case StartNoise, StartLR:
+	default:
+		return fmt.Errorf("diffusion: unknown start point %q (want noise or lr)", o.StartPoint)
+	}
+	var err error
+	if o.ColorFix, err = parseColorFix(string(o.ColorFix)); err != nil {
+		return err
+	}
+	if o.Noise, err = ParseNoiseMode(string(o.Noise)); err != nil {
+		return err
+	}
+	return nil
+}
 
+// Config configures Open.
+type Config struct {
+	Options
+	ort.Runtime
 	// Logf receives one-line notices (optional). It defaults to discarding them.
 	Logf func(format string, args ...any)
 }
 
-// settings is a finalized Config.
-type settings struct {
-	steps    int
-	preset   Preset  // "" until an upscaler resolves it from its geometry
-	guidance float64 // 0: the preset's
-	ddim     bool
-	startLR  bool
-	colorFix ColorFix
-	noise    string
-}
-
-func (c *Config) finalize(hasEncoder bool) (settings, error) {
-	var s settings
-	if c.Threads <= 0 {
-		c.Threads = runtime.NumCPU()
-	}
-	if c.Logf == nil {
-		c.Logf = func(string, ...any) {}
-	}
-	s.steps = c.Steps
-	if s.steps == 0 {
-		s.steps = DefaultSteps
-	}
-	if _, _, err := timesteps(s.steps); err != nil {
-		return s, err
-	}
-	var err error
-	if s.preset, err = ParsePreset(string(c.Preset)); err != nil {
-		return s, err
-	}
-	s.guidance = c.Guidance
-	if math.IsNaN(s.guidance) || math.IsInf(s.guidance, 0) || s.guidance < 0 {
-		return s, fmt.Errorf("diffusion: guidance %v (want a finite scale >= 0)", c.Guidance)
-	}
-	switch c.Sampler {
-	case "", SamplerDDPM:
-	case SamplerDDIM:
-		s.ddim = true
-	default:
-		return s, fmt.Errorf("diffusion: unknown sampler %q (want ddpm or ddim)", c.Sampler)
-	}
-	switch c.StartPoint {
-	case "", StartNoise:
-	case StartLR:
-		if !hasEncoder {
-			return s, fmt.Errorf("diffusion: start point lr needs a VAE encoder, and this bundle has none (use noise)")
-		}
-		s.startLR = true
-	default:
-		return s, fmt.Errorf("diffusion: unknown start point %q (want lr or noise)", c.StartPoint)
-	}
-	if s.colorFix, err = parseColorFix(c.ColorFix); err != nil {
-		return s, err
-	}
-	if s.noise, err = temporal.ParseNoise(c.Noise); err != nil {
-		return s, fmt.Errorf("diffusion: %w", err)
-	}
-	return s, nil
-}
-
-// forGeometry returns the settings of an upscaler for frames of size in -> out: the preset
+// forGeometry returns the options of an upscaler for frames of size in -> out: the preset
 // resolved and the guidance scale filled from it unless it was given.
-func (s settings) forGeometry(in, out image.Point) settings {
-	s.preset = presetFor(s.preset, in, out)
-	if s.guidance == 0 {
-		s.guidance = s.preset.Guidance()
+func (o Options) forGeometry(in, out image.Point) Options {
+	o.Preset = presetFor(o.Preset, in, out)
+	if o.Guidance == 0 {
+		o.Guidance = o.Preset.Guidance()
 	}
-	return s
+	return o
 }
 
 // cfg reports whether classifier-free guidance is on (batch 2).
-func (s settings) cfg() bool { return s.guidance > 1 }
+func (o Options) cfg() bool { return o.Guidance > 1 }

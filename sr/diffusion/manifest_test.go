@@ -101,7 +101,7 @@ func TestManifestAgainstGraphs(t *testing.T) {
 		ioAt(m, "denoiser", "inputs", 2)["shape"] = []any{2, 77, 1024}
 		ioAt(m, "denoiser", "outputs", 0)["shape"] = []any{"B", 192, "h", 64}
 	})
-	_, err := Open(dir, Config{Device: "cpu"})
+	_, err := Open(dir, Config{Runtime: ort.Runtime{Device: ort.DeviceCPU}})
 	if !errors.Is(err, ErrBundle) {
 		t.Fatalf("err = %v", err)
 	}

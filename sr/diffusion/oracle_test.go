@@ -77,9 +77,13 @@ func oracleBundle(t testing.TB, o oracle.Options) string {
 func openOracle(t testing.TB, o oracle.Options, cfg Config) *Backend {
 	t.Helper()
 	ort.TestLoad(t)
-	cfg.Device = "cpu"
+	cfg.Device = ort.DeviceCPU
 	if d := os.Getenv("UGCSR_TEST_DEVICE"); d != "" {
-		cfg.Device = d
+		dev, err := ort.ParseDevice(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Device = dev
 	}
 	cfg.Logf = t.Logf
 	b, err := Open(oracleBundle(t, o), cfg)
@@ -110,8 +114,8 @@ func TestOracleLossless(t *testing.T) {
 	for _, c := range []struct {
 		name    string
 		w, h    int
-		sampler string
-		start   string
+		sampler Sampler
+		start   StartPoint
 	}{
 		{"untiled/ddpm/noise", 512, 512, SamplerDDPM, StartNoise},
 		{"untiled/ddpm/lr", 512, 512, SamplerDDPM, StartLR},
@@ -123,7 +127,7 @@ func TestOracleLossless(t *testing.T) {
 		{"tiled/ddim/lr", 1024, 776, SamplerDDIM, StartLR},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			b := openOracle(t, oracle.Options{}, Config{Steps: 4, Sampler: c.sampler, StartPoint: c.start, Seed: 1})
+			b := openOracle(t, oracle.Options{}, Config{Options: Options{Steps: 4, Sampler: c.sampler, StartPoint: c.start, Seed: 1}})
 			src := testFrame(c.w, c.h, 3)
 			dst := upscale(t, b, src, src.Size())
 			p := psnr(dst.Pix, src.Pix)
@@ -141,7 +145,7 @@ func TestOracleLossless(t *testing.T) {
 // half), reconstructed as z_c + sign*z_3.
 func TestOracleLinear4(t *testing.T) {
 	for _, sz := range [][2]int{{512, 512}, {1024, 776}} {
-		b := openOracle(t, oracle.Options{Kind: oracle.Linear4}, Config{Steps: 4, Seed: 3, ColorFix: "none"})
+		b := openOracle(t, oracle.Options{Kind: oracle.Linear4}, Config{Options: Options{Steps: 4, Seed: 3, ColorFix: "none"}})
 		src := testFrame(sz[0], sz[1], 8)
 		dst := upscale(t, b, src, src.Size())
 		p := psnr(dst.Pix, projection(src))
@@ -196,7 +200,7 @@ func projection(src *frame.Frame) []float32 {
 // encoder (start point noise), a prompt through the text encoder and the tagger, guidance off.
 func TestOracleLinear4FP16Text(t *testing.T) {
 	b := openOracle(t, oracle.Options{Kind: oracle.Linear4, FP16: true, Text: true, NoEncoder: true},
-		Config{Steps: 3, Seed: 2, ColorFix: "none", Prompt: "a test", Guidance: 1})
+		Config{Options: Options{Steps: 3, Seed: 2, ColorFix: "none", Prompt: "a test", Guidance: 1}})
 	src := testFrame(640, 512, 12)
 	p := psnr(upscale(t, b, src, src.Size()).Pix, projection(src))
 	t.Logf("PSNR %.1f dB against the projection", p)
@@ -207,7 +211,7 @@ func TestOracleLinear4FP16Text(t *testing.T) {
 
 // TestOracleFP16 runs the lossless oracle with float16 graph inputs and outputs.
 func TestOracleFP16(t *testing.T) {
-	b := openOracle(t, oracle.Options{FP16: true}, Config{Steps: 4, Seed: 1})
+	b := openOracle(t, oracle.Options{FP16: true}, Config{Options: Options{Steps: 4, Seed: 1}})
 	src := testFrame(512, 512, 5)
 	p := psnr(upscale(t, b, src, src.Size()).Pix, src.Pix)
 	t.Logf("PSNR %.1f dB", p)
@@ -218,7 +222,7 @@ func TestOracleFP16(t *testing.T) {
 
 // TestOracleTiledFault repeats the tile fault in ONNX Runtime.
 func TestOracleTiledFault(t *testing.T) {
-	b := openOracle(t, oracle.Options{}, Config{Steps: 2, Seed: 1})
+	b := openOracle(t, oracle.Options{}, Config{Options: Options{Steps: 2, Seed: 1}})
 	src := testFrame(1024, 776, 2)
 	u, err := b.newUpscaler(sr.Spec{In: src.Size(), Out: src.Size()})
 	if err != nil {
@@ -236,7 +240,7 @@ func TestOracleTiledFault(t *testing.T) {
 // TestOracle720p is the video case: a 1280x720 frame at scale 1 (3 tiles of 90 latents), guidance
 // on (batch 2), 4 steps. It must take seconds, not minutes, on a CPU.
 func TestOracle720p(t *testing.T) {
-	b := openOracle(t, oracle.Options{}, Config{Steps: 4, Seed: 1})
+	b := openOracle(t, oracle.Options{}, Config{Options: Options{Steps: 4, Seed: 1}})
 	src := testFrame(1280, 720, 9)
 	u, err := b.newUpscaler(sr.Spec{In: src.Size(), Out: src.Size()})
 	if err != nil {
@@ -260,7 +264,7 @@ func TestOracle720p(t *testing.T) {
 // TestOracleTiledVAE covers a frame wide enough (2000 px, 250 latents) for the tiled VAE encoder
 // and decoder.
 func TestOracleTiledVAE(t *testing.T) {
-	b := openOracle(t, oracle.Options{}, Config{Steps: 2, Seed: 1, Guidance: 1})
+	b := openOracle(t, oracle.Options{}, Config{Options: Options{Steps: 2, Seed: 1, Guidance: 1}})
 	src := testFrame(2000, 520, 4)
 	p := psnr(upscale(t, b, src, src.Size()).Pix, src.Pix)
 	t.Logf("PSNR %.1f dB", p)
@@ -273,7 +277,7 @@ func TestOracleTiledVAE(t *testing.T) {
 // chain 160x120 -> 341x256 -> 682x512 -> 680x512 (the condition image, which the oracle returns),
 // then 680x512 -> 320x240.
 func TestOracleScale2(t *testing.T) {
-	b := openOracle(t, oracle.Options{}, Config{Steps: 2, Seed: 1})
+	b := openOracle(t, oracle.Options{}, Config{Options: Options{Steps: 2, Seed: 1}})
 	src := testFrame(160, 120, 4)
 	dst := upscale(t, b, src, image.Pt(320, 240))
 	cur := src
@@ -295,7 +299,7 @@ func TestOracleScale2(t *testing.T) {
 // prompt follows, and the tagger and text encoder run once per scene (the second frame of the scene
 // reuses the per-scene constants).
 func TestOraclePrompt(t *testing.T) {
-	b := openOracle(t, oracle.Options{Text: true}, Config{Steps: 2, Seed: 1, Prompt: "a photo"})
+	b := openOracle(t, oracle.Options{Text: true}, Config{Options: Options{Steps: 2, Seed: 1, Prompt: "a photo"}})
 	src := frame.New(512, 512)
 	for i := range src.Pix {
 		src.Pix[i] = map[bool]float32{true: 0.9, false: 0.1}[i < 512*512]

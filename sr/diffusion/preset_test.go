@@ -31,9 +31,9 @@ func TestPresets(t *testing.T) {
 	if p := PresetSynthetic.AddedPrompt(); p != "clean, high-resolution, 8k" {
 		t.Errorf("synthetic added prompt %q", p)
 	}
-	b := openOracle(t, oracle.Options{}, Config{Steps: 2, Seed: 1})
-	bx := openOracle(t, oracle.Options{}, Config{Steps: 2, Seed: 1, Preset: PresetWild})
-	bg := openOracle(t, oracle.Options{}, Config{Steps: 2, Seed: 1, Guidance: 3})
+	b := openOracle(t, oracle.Options{}, Config{Options: Options{Steps: 2, Seed: 1}})
+	bx := openOracle(t, oracle.Options{}, Config{Options: Options{Steps: 2, Seed: 1, Preset: PresetWild}})
+	bg := openOracle(t, oracle.Options{}, Config{Options: Options{Steps: 2, Seed: 1, Guidance: 3}})
 	in := image.Pt(128, 96)
 	for _, c := range []struct {
 		b      *Backend
@@ -51,9 +51,9 @@ func TestPresets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u.set.preset != c.preset || u.batch != c.batch {
+		if u.opt.Preset != c.preset || u.batch != c.batch {
 			t.Errorf("%v -> %v (preset %q, guidance %v): preset %q, batch %d; want %q, %d",
-				in, c.out, c.b.cfg.Preset, c.b.cfg.Guidance, u.set.preset, u.batch, c.preset, c.batch)
+				in, c.out, c.b.cfg.Preset, c.b.cfg.Guidance, u.opt.Preset, u.batch, c.preset, c.batch)
 		}
 		// The positive context is the preset's own embedding file, read here directly.
 		src := frame.New(in.X, in.Y)
@@ -73,7 +73,7 @@ func TestPresets(t *testing.T) {
 // TestPresetPromptWithTextEncoder: with a text encoder the positive prompt ends with the preset's
 // added prompt from the manifest.
 func TestPresetPromptWithTextEncoder(t *testing.T) {
-	b := openOracle(t, oracle.Options{Kind: oracle.Linear4, Text: true}, Config{Steps: 2, Seed: 1, Guidance: 1})
+	b := openOracle(t, oracle.Options{Kind: oracle.Linear4, Text: true}, Config{Options: Options{Steps: 2, Seed: 1, Guidance: 1}})
 	for _, c := range []struct {
 		out  image.Point
 		want string
@@ -112,7 +112,7 @@ func TestManifestNeedsEveryPreset(t *testing.T) {
 // TestEncodeWhole720p: the lr start of a 1280x720 frame at scale 1 is encoded in one VAE run, as
 // the reference's tiled VAE (GroupNorm statistics over the whole image) effectively does.
 func TestEncodeWhole720p(t *testing.T) {
-	b := goBackend(t, Config{Steps: 1, Seed: 1, StartPoint: StartLR, Guidance: 1})
+	b := goBackend(t, Config{Options: Options{Steps: 1, Seed: 1, StartPoint: StartLR, Guidance: 1}})
 	u := newTestUpscaler(t, b, 1280, 720)
 	run1(t, u, testFrame(1280, 720, 3))
 	if n := b.n.vaeEnc.Load(); n != 1 {
@@ -130,7 +130,7 @@ func TestEncodeWhole720p(t *testing.T) {
 // with an fp16 UNet) changes against float32 latents, on the fp16 lossless oracle, and checks that
 // the stored latent really is fp16.
 func TestLatentFP16(t *testing.T) {
-	b := openOracle(t, oracle.Options{FP16: true}, Config{Steps: 4, Seed: 1, Guidance: 1})
+	b := openOracle(t, oracle.Options{FP16: true}, Config{Options: Options{Steps: 4, Seed: 1, Guidance: 1}})
 	src := testFrame(256, 256, 5)
 	run := func(half bool) []float32 {
 		u, err := b.newUpscaler(sr.Spec{In: src.Size(), Out: src.Size()})

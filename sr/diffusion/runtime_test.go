@@ -3,7 +3,6 @@ package diffusion
 import (
 	"context"
 	"errors"
-	"github.com/ugcsr/ugcsr/temporal"
 	"math"
 	"slices"
 	"testing"
@@ -53,9 +52,9 @@ func target(f *frame.Frame) []float32 {
 func TestRuntimeGoOracle(t *testing.T) {
 	for _, sz := range [][2]int{{512, 512}, {1024, 776}} {
 		src := testFrame(sz[0], sz[1], 11)
-		for _, s := range []string{SamplerDDPM, SamplerDDIM} {
-			for _, sp := range []string{StartNoise, StartLR} {
-				b := goBackend(t, Config{Steps: 4, Sampler: s, StartPoint: sp, Seed: 5})
+		for _, s := range []Sampler{SamplerDDPM, SamplerDDIM} {
+			for _, sp := range []StartPoint{StartNoise, StartLR} {
+				b := goBackend(t, Config{Options: Options{Steps: 4, Sampler: s, StartPoint: sp, Seed: 5}})
 				u := newTestUpscaler(t, b, sz[0], sz[1])
 				if p := psnr(run1(t, u, src).Pix, src.Pix); !(p >= 40) {
 					t.Errorf("%dx%d %s %s: PSNR %.1f dB < 40", sz[0], sz[1], s, sp, p)
@@ -84,7 +83,7 @@ func residualStats(x, e []float32, abar float64) (mean, std float64) {
 // n ~ N(0, I). A correct ancestral step keeps that marginal when x0 is predicted exactly; wrong
 // means, variances or timesteps do not.
 func checkMarginals(t testing.TB, h *hooks) (worst float64) {
-	b := goBackend(t, Config{Steps: 10, StartPoint: StartNoise, Seed: 9})
+	b := goBackend(t, Config{Options: Options{Steps: 10, StartPoint: StartNoise, Seed: 9}})
 	u := newTestUpscaler(t, b, 512, 512)
 	src := testFrame(512, 512, 4)
 	e := target(src)
@@ -129,12 +128,12 @@ func TestDDPMMarginals(t *testing.T) {
 // noise the oracle sees in the start latent x_T at the first timestep t0:
 // r = (x_T - sqrt(abar_t0) E) / sqrt(1-abar_t0).
 func TestDDIMTrajectory(t *testing.T) {
-	b := goBackend(t, Config{Steps: 5, Sampler: SamplerDDIM, StartPoint: StartNoise, Seed: 2})
+	b := goBackend(t, Config{Options: Options{Steps: 5, Sampler: SamplerDDIM, StartPoint: StartNoise, Seed: 2}})
 	u := newTestUpscaler(t, b, 512, 512)
 	src := testFrame(512, 512, 6)
 	e := target(src)
 	n0 := make([]float32, len(e))
-	fillNormal(temporal.NewNoise(temporal.NoisePerFrame, 2, &frame.Frame{}), n0)
+	fillNormal(NewNoise(NoisePerFrame, 2, &frame.Frame{}), n0)
 	a0 := b.sched.alphaBar(801) // 5 steps: 801, 601, 401, 201, 1
 	for j, v := range n0 {
 		n0[j] = float32((float64(v) - math.Sqrt(a0)*float64(e[j])) / math.Sqrt(1-a0))
@@ -175,21 +174,21 @@ func TestNoiseSeeding(t *testing.T) {
 		run1(t, u, src)
 		return x1
 	}
-	a := first(Config{Seed: 1}, 3, 0)
-	if !slices.Equal(a, first(Config{Seed: 1}, 3, 0)) {
+	a := first(Config{Options: Options{Seed: 1}}, 3, 0)
+	if !slices.Equal(a, first(Config{Options: Options{Seed: 1}}, 3, 0)) {
 		t.Error("same seed and frame: different noise")
 	}
-	if slices.Equal(a, first(Config{Seed: 2}, 3, 0)) {
+	if slices.Equal(a, first(Config{Options: Options{Seed: 2}}, 3, 0)) {
 		t.Error("different seeds: same noise")
 	}
-	if slices.Equal(a, first(Config{Seed: 1}, 4, 0)) {
+	if slices.Equal(a, first(Config{Options: Options{Seed: 1}}, 4, 0)) {
 		t.Error("per-frame: frames 3 and 4 got the same noise")
 	}
-	s := first(Config{Seed: 1, Noise: "per-scene"}, 3, 7)
-	if !slices.Equal(s, first(Config{Seed: 1, Noise: "per-scene"}, 40, 7)) {
+	s := first(Config{Options: Options{Seed: 1, Noise: "per-scene"}}, 3, 7)
+	if !slices.Equal(s, first(Config{Options: Options{Seed: 1, Noise: "per-scene"}}, 40, 7)) {
 		t.Error("per-scene: frames of one scene got different noise")
 	}
-	if slices.Equal(s, first(Config{Seed: 1, Noise: "per-scene"}, 3, 8)) {
+	if slices.Equal(s, first(Config{Options: Options{Seed: 1, Noise: "per-scene"}}, 3, 8)) {
 		t.Error("per-scene: scenes 7 and 8 got the same noise")
 	}
 }
@@ -197,7 +196,7 @@ func TestNoiseSeeding(t *testing.T) {
 // TestTileFault shows that a tile stitched one latent off its window ruins the tiled output (and
 // leaves an untiled frame alone).
 func TestTileFault(t *testing.T) {
-	b := goBackend(t, Config{Steps: 2, Seed: 1})
+	b := goBackend(t, Config{Options: Options{Steps: 2, Seed: 1}})
 	src := testFrame(1024, 776, 2)
 	u := newTestUpscaler(t, b, 1024, 776)
 	u.hooks = &hooks{pasteShift: 1}
@@ -215,8 +214,8 @@ func TestTileFault(t *testing.T) {
 // TestSamplerFault shows that a wrong last step (prev = t-1, so abar_prev = abar_0 instead of 1)
 // fails the oracle.
 func TestSamplerFault(t *testing.T) {
-	for _, s := range []string{SamplerDDPM, SamplerDDIM} {
-		b := goBackend(t, Config{Steps: 4, Sampler: s, Seed: 1})
+	for _, s := range []Sampler{SamplerDDPM, SamplerDDIM} {
+		b := goBackend(t, Config{Options: Options{Steps: 4, Sampler: s, Seed: 1}})
 		src := testFrame(512, 512, 2)
 		u := newTestUpscaler(t, b, 512, 512)
 		u.hooks = &hooks{coeffs: func(ts, prev int, c stepCoeffs) stepCoeffs {
@@ -232,7 +231,7 @@ func TestSamplerFault(t *testing.T) {
 }
 
 func TestCounters(t *testing.T) {
-	b := goBackend(t, Config{Steps: 3, Seed: 1, StartPoint: StartLR})
+	b := goBackend(t, Config{Options: Options{Steps: 3, Seed: 1, StartPoint: StartLR}})
 	u := newTestUpscaler(t, b, 1024, 776) // 4 tiles
 	src := testFrame(1024, 776, 2)
 	run1(t, u, src)
@@ -254,11 +253,11 @@ func TestConfigErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := newBackend(m, Config{Prompt: "a cat"}); !errors.Is(err, ErrPrompt) {
+	if _, err := newBackend(m, Config{Options: Options{Prompt: "a cat"}}); !errors.Is(err, ErrPrompt) {
 		t.Errorf("prompt without a text encoder: %v", err)
 	}
-	for _, c := range []Config{{Sampler: "euler"}, {StartPoint: "x"}, {ColorFix: "x"}, {Noise: "x"}, {Steps: 1001},
-		{Preset: "x"}, {Guidance: -1}, {Guidance: math.NaN()}, {Guidance: math.Inf(1)}} {
+	for _, o := range []Options{{Sampler: "euler"}, {StartPoint: "x"}, {ColorFix: "x"}, {Noise: "x"}, {Steps: 1001}, {Preset: "x"}, {Guidance: -1}, {Guidance: math.NaN()}, {Guidance: math.Inf(1)}} {
+		c := Config{Options: o}
 		if _, err := newBackend(m, c); err == nil {
 			t.Errorf("%+v accepted", c)
 		}
@@ -267,15 +266,15 @@ func TestConfigErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := newBackend(m2, Config{StartPoint: StartLR}); err == nil {
+	if _, err := newBackend(m2, Config{Options: Options{StartPoint: StartLR}}); err == nil {
 		t.Error("start point lr without an encoder accepted")
 	}
 	b, err := newBackend(m2, Config{})
-	if err != nil || b.set.startLR {
+	if err != nil || b.cfg.StartPoint == StartLR {
 		t.Errorf("no encoder: default start point lr (%v)", err)
 	}
 	// The published runs start from noise, also when the bundle has an encoder.
-	if b, err := newBackend(m, Config{}); err != nil || b.set.startLR {
+	if b, err := newBackend(m, Config{}); err != nil || b.cfg.StartPoint == StartLR {
 		t.Errorf("with an encoder: default start point lr (%v)", err)
 	}
 }

@@ -3,7 +3,6 @@ package diffusion
 import (
 	"context"
 	"fmt"
-	"github.com/ugcsr/ugcsr/temporal"
 	"image"
 	"math"
 	"math/rand/v2"
@@ -21,7 +20,7 @@ import (
 // size (3 planes each), and about 4 + 2*batch latents (C x h x w float32).
 type Upscaler struct {
 	b    *Backend
-	set  settings // the backend's, with the preset resolved for this geometry
+	opt  Options // the backend's, with the preset resolved for this geometry
 	spec sr.Spec
 	geo  geometry
 	plan *blendPlan
@@ -85,7 +84,7 @@ func (b *Backend) newUpscaler(spec sr.Spec) (_ *Upscaler, err error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &Upscaler{b: b, set: b.set.forGeometry(spec.In, spec.Out), spec: spec, geo: geo, c: b.m.LatentChannels, batch: 1}
+	u := &Upscaler{b: b, opt: b.cfg.forGeometry(spec.In, spec.Out), spec: spec, geo: geo, c: b.m.LatentChannels, batch: 1}
 	defer func() {
 		if err != nil {
 			u.Close()
@@ -96,11 +95,11 @@ func (b *Backend) newUpscaler(spec sr.Spec) (_ *Upscaler, err error) {
 	// start latent and every step's result are stored in fp16.
 	u.halfX = b.m.Graphs[GraphDenoiser].io("sample", false).DType == "float16"
 	u.plan = newBlendPlan(u.h, u.w)
-	if u.set.cfg() {
+	if u.opt.cfg() {
 		u.batch = 2
 	}
 	var ratio int
-	if u.ts, ratio, err = timesteps(u.set.steps); err != nil {
+	if u.ts, ratio, err = timesteps(u.opt.Steps); err != nil {
 		return nil, err
 	}
 	for _, t := range u.ts {
@@ -123,7 +122,7 @@ func (b *Backend) newUpscaler(spec sr.Spec) (_ *Upscaler, err error) {
 	if u.dec, err = open(GraphVAEDecoder, &b.n.vaeDec); err != nil {
 		return nil, err
 	}
-	if u.set.startLR {
+	if u.opt.StartPoint == StartLR {
 		if u.enc, err = open(GraphVAEEncoder, &b.n.vaeEnc); err != nil {
 			return nil, err
 		}
@@ -205,15 +204,12 @@ func (u *Upscaler) Close() error {
 
 // Upscale implements sr.Upscaler.
 func (u *Upscaler) Upscale(ctx context.Context, dst, src []*frame.Frame) error {
-	if u.den == nil {
-		return fmt.Errorf("diffusion: upscaler is closed")
+	if err := sr.CheckFrames(u.den == nil, u.spec, dst, src); err != nil {
+		return fmt.Errorf("diffusion: %w", err)
 	}
 	for i, f := range src {
 		if err := ctx.Err(); err != nil {
 			return err
-		}
-		if f.W != u.spec.In.X || f.H != u.spec.In.Y || dst[i].W != u.spec.Out.X || dst[i].H != u.spec.Out.Y {
-			return fmt.Errorf("%w: %dx%d -> %dx%d, spec %v -> %v", ErrFrameSize, f.W, f.H, dst[i].W, dst[i].H, u.spec.In, u.spec.Out)
 		}
 		if err := u.frame(ctx, dst[i], f); err != nil {
 			return err
@@ -232,7 +228,7 @@ func (u *Upscaler) frame(ctx context.Context, dst, src *frame.Frame) error {
 	if err != nil {
 		return err
 	}
-	rng := temporal.NewNoise(u.set.noise, u.b.cfg.Seed, src)
+	rng := NewNoise(u.opt.Noise, u.opt.Seed, src)
 	if err := u.start(ctx, rng); err != nil {
 		return err
 	}
@@ -242,7 +238,7 @@ func (u *Upscaler) frame(ctx context.Context, dst, src *frame.Frame) error {
 			return err
 		}
 		var c stepCoeffs
-		if u.set.ddim {
+		if u.opt.Sampler == SamplerDDIM {
 			c = ddimCoeffs(u.b.sched, t, u.prev[i])
 		} else {
 			c = ddpmCoeffs(u.b.sched, t, u.prev[i])
@@ -265,7 +261,7 @@ func (u *Upscaler) frame(ctx context.Context, dst, src *frame.Frame) error {
 	if err := u.decode(ctx); err != nil {
 		return err
 	}
-	colorFix(u.set.colorFix, u.img.Pix, u.cond.Pix, u.img.W, u.img.H)
+	colorFix(u.opt.ColorFix, u.img.Pix, u.cond.Pix, u.img.W, u.img.H)
 	if u.toOut != nil {
 		if err := u.toOut.Resize(dst, u.img); err != nil {
 			return err
@@ -314,7 +310,7 @@ func (u *Upscaler) prepare(src *frame.Frame) error {
 // start fills u.x with the start latent: noise, or the encoded condition image noised to t = 999.
 func (u *Upscaler) start(ctx context.Context, rng *rand.Rand) error {
 	fillNormal(rng, u.x)
-	if !u.set.startLR {
+	if u.opt.StartPoint != StartLR {
 		return nil
 	}
 	if err := u.encode(ctx, u.z); err != nil {
@@ -446,7 +442,7 @@ func (u *Upscaler) predict(ctx context.Context, t int, sc *sceneConsts) error {
 		copy(u.eps, u.acc[0])
 		return nil
 	}
-	g := float32(u.set.guidance)
+	g := float32(u.opt.Guidance)
 	neg, pos := u.acc[0], u.acc[1]
 	for i := range u.eps {
 		u.eps[i] = neg[i] + g*(pos[i]-neg[i])

@@ -26,7 +26,7 @@ const LibName = "libonnxruntime.so.1"
 
 // ErrLibraryNotFound is returned by LibraryPath and Load when no ONNX Runtime library exists at the
 // explicit path, $UGCSR_ORT_LIB or the cache. The error text names all three.
-var ErrLibraryNotFound = errors.New("onnxruntime: library not found; run scripts/setup.sh or pass --ort-lib")
+var ErrLibraryNotFound = errors.New("onnxruntime: library not found")
 
 // ErrDeviceUnavailable is returned when a session explicitly asks for cuda or tensorrt and the
 // loaded ONNX Runtime build, the driver or the machine cannot provide it. DeviceAuto never returns it;

@@ -105,7 +105,7 @@ func Bench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 	if res.FLOPsPerPixel, err = net.ConvFLOPsPerPixel(); err != nil {
 		return nil, err
 	}
-	b, err := Open(Config{Model: X4Fast, Device: ort.DeviceCPU, Threads: o.Threads, CacheDir: o.CacheDir})
+	b, err := Open(Config{Model: X4Fast, Runtime: ort.Runtime{Device: ort.DeviceCPU, Threads: o.Threads, CacheDir: o.CacheDir}})
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ func openNamed(t testing.TB, name string) *Backend {
 	if b := opened.m[name]; b != nil {
 		return b
 	}
-	b, err := Open(Config{Model: name, Device: ort.DeviceCPU, Precision: PrecisionFP32, Logf: t.Logf})
+	b, err := Open(Config{Model: name, Logf: t.Logf, Runtime: ort.Runtime{Device: ort.DeviceCPU}, Options: Options{Precision: PrecisionFP32}})
 	if errors.Is(err, ErrModelNotFound) {
 		ort.TestSkip(t, "%v", err)
 	}

@@ -45,7 +45,7 @@ func Convert(name, cacheDir string) (string, error) {
 	for _, p := range []string{param, bin} {
 		st, err := os.Stat(p)
 		if err != nil {
-			return "", fmt.Errorf("%w: %s: %v; run scripts/setup.sh or set $%s", ErrModelNotFound, name, err, EnvModelsDir)
+			return "", fmt.Errorf("%w: %s: %v (the models directory can be set with $%s)", ErrModelNotFound, name, err, EnvModelsDir)
 		}
 		newest = max(newest, st.ModTime().UnixNano())
 	}

@@ -111,7 +111,7 @@ func srvggVariants(tb testing.TB) (map[string]*Backend, func()) {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			tb.Fatal(err)
 		}
-		b, err := Open(Config{Model: path, ORTLib: lib, Device: ort.DeviceCPU, ModelScale: 4})
+		b, err := Open(Config{Model: path, Runtime: ort.Runtime{Library: lib, Device: ort.DeviceCPU}, Options: Options{ModelScale: 4}})
 		if err != nil {
 			tb.Fatal(err)
 		}

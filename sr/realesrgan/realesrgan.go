@@ -19,12 +19,10 @@ import (
 	"image"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 
-	"github.com/ugcsr/ugcsr/internal/appcache"
 	"github.com/ugcsr/ugcsr/sr"
 	"github.com/ugcsr/ugcsr/sr/ort"
 )
@@ -67,18 +65,9 @@ func IsModel(model string) bool {
 	return model == X4Fast || model == X4Plus || strings.HasSuffix(strings.ToLower(model), ".onnx")
 }
 
-// Config configures Open. Zero values pick the documented defaults.
-type Config struct {
-	// Model is X4Fast, X4Plus or the path of a foreign .onnx model.
-	Model string
-	// Device selects the execution provider (optional). It defaults to ort.DeviceAuto.
-	Device ort.Device
-	// ORTLib is the ONNX Runtime library (optional). It defaults to $UGCSR_ORT_LIB, then
-	// <CacheDir>/ort/libonnxruntime.so.1.
-	ORTLib string
-	// Threads is ONNX Runtime's intra-op thread count per upscaler (optional). It defaults to the
-	// number of cores.
-	Threads int
+// Options are the Real-ESRGAN backend's own settings (the runtime's are ort.Runtime). Zero values
+// pick the documented defaults.
+type Options struct {
 	// Tile is the tile size in input pixels, before Prepadding (optional). It defaults to 0, which
 	// picks the largest tile whose working memory stays near 1 GiB (see AutoTile).
 	Tile int
@@ -86,12 +75,32 @@ type Config struct {
 	// it with a probe run on a 32x32 input.
 	ModelScale int
 	// Precision is the arithmetic the model runs in (optional). It defaults to PrecisionFP32, the
-	// only value accepted today. Tests that compare with references set it explicitly, so that a later
-	// change of the default cannot change what they compare.
+	// only value accepted today. Tests that compare with references set it explicitly, so that a
+	// later change of the default cannot change what they compare.
 	Precision string
-	// CacheDir holds the ONNX Runtime library, the ncnn models and the converted ONNX files
-	// (optional). It defaults to appcache.Dir().
-	CacheDir string
+}
+
+// Init fills the defaults and validates.
+func (o *Options) Init() error {
+	switch o.Precision {
+	case "":
+		o.Precision = PrecisionFP32
+	case PrecisionFP32:
+	default:
+		return fmt.Errorf("realesrgan: precision %q: only %q is supported", o.Precision, PrecisionFP32)
+	}
+	if o.Tile < 0 || o.ModelScale < 0 {
+		return fmt.Errorf("realesrgan: negative tile (%d) or model scale (%d)", o.Tile, o.ModelScale)
+	}
+	return nil
+}
+
+// Config configures Open.
+type Config struct {
+	// Model is X4Fast, X4Plus or the path of a foreign .onnx model.
+	Model string
+	Options
+	ort.Runtime
 	// Logf receives one-line notices such as a device fallback (optional). It defaults to discarding.
 	Logf func(format string, args ...any)
 }
@@ -123,24 +132,12 @@ var (
 // <CacheDir>/models/<name>.onnx on first use) and creates the first session, which settles the
 // device: with ort.DeviceAuto and no CUDA it logs one line and uses the CPU.
 func Open(cfg Config) (*Backend, error) {
-	if cfg.CacheDir == "" {
-		cfg.CacheDir = appcache.Dir()
-	}
-	if cfg.Threads <= 0 {
-		cfg.Threads = runtime.NumCPU()
-	}
+	cfg.Runtime.Init()
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	switch cfg.Precision {
-	case "":
-		cfg.Precision = PrecisionFP32
-	case PrecisionFP32:
-	default:
-		return nil, fmt.Errorf("realesrgan: precision %q: only %q is supported", cfg.Precision, PrecisionFP32)
-	}
-	if cfg.Tile < 0 || cfg.ModelScale < 0 {
-		return nil, fmt.Errorf("realesrgan: negative tile (%d) or model scale (%d)", cfg.Tile, cfg.ModelScale)
+	if err := cfg.Options.Init(); err != nil {
+		return nil, err
 	}
 	if !IsModel(cfg.Model) {
 		return nil, fmt.Errorf("realesrgan: %w %q", sr.ErrUnknownModel, cfg.Model)
@@ -150,11 +147,7 @@ func Open(cfg Config) (*Backend, error) {
 			return nil, fmt.Errorf("realesrgan: tensorrt engine cache: %w", err)
 		}
 	}
-	libPath, err := ort.LibraryPath(cfg.ORTLib, cfg.CacheDir)
-	if err != nil {
-		return nil, err
-	}
-	if err := ort.Load(libPath); err != nil {
+	if err := cfg.Runtime.Load(); err != nil {
 		return nil, err
 	}
 
@@ -258,6 +251,10 @@ func (b *Backend) sessionConfig(d ort.Device) ort.Config {
 
 // Name implements sr.Backend: the model name, or a foreign model's file name.
 func (b *Backend) Name() string { return b.name }
+
+// Caps implements sr.Backend: one worker (its session uses every core); tiles are fine, so tile
+// reuse applies.
+func (b *Backend) Caps() sr.Caps { return sr.Caps{} }
 
 // Scale returns the model's native scale.
 func (b *Backend) Scale() int { return b.scale }

@@ -157,8 +157,7 @@ func TestForeignModel(t *testing.T) {
 	ort.TestLoad(t)
 	path := blurModel(t, t.TempDir(), false)
 	var logs []string
-	b, err := Open(Config{Model: path, Device: ort.DeviceAuto, Precision: PrecisionFP32, Threads: 1,
-		Logf: func(f string, a ...any) { logs = append(logs, f) }})
+	b, err := Open(Config{Model: path, Logf: func(f string, a ...any) { logs = append(logs, f) }, Runtime: ort.Runtime{Device: ort.DeviceAuto, Threads: 1}, Options: Options{Precision: PrecisionFP32}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +192,7 @@ func TestForeignModel(t *testing.T) {
 		t.Errorf("tiles counter %d", tiles)
 	}
 
-	b2, err := Open(Config{Model: path, Device: ort.DeviceCPU, Precision: PrecisionFP32, ModelScale: 2, Threads: 1})
+	b2, err := Open(Config{Model: path, Runtime: ort.Runtime{Device: ort.DeviceCPU, Threads: 1}, Options: Options{Precision: PrecisionFP32, ModelScale: 2}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +200,7 @@ func TestForeignModel(t *testing.T) {
 	if d := mediatest.MaxDiff(t, upscale(t, b2, src, 0, image.Point{}), want); d != 0 {
 		t.Errorf("given scale: max diff %d", d)
 	}
-	b3, err := Open(Config{Model: path, Device: ort.DeviceCPU, ModelScale: 3, Threads: 1})
+	b3, err := Open(Config{Model: path, Runtime: ort.Runtime{Device: ort.DeviceCPU, Threads: 1}, Options: Options{ModelScale: 3}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +220,7 @@ func TestOpenErrors(t *testing.T) {
 	lib := ort.TestLoad(t)
 	dir := t.TempDir()
 	t.Setenv(EnvModelsDir, filepath.Join(dir, "nothing"))
-	if _, err := Open(Config{Model: X4Fast, CacheDir: dir, ORTLib: lib}); !errors.Is(err, ErrModelNotFound) {
+	if _, err := Open(Config{Model: X4Fast, Runtime: ort.Runtime{CacheDir: dir, Library: lib}}); !errors.Is(err, ErrModelNotFound) {
 		t.Errorf("missing ncnn files: %v", err)
 	}
 	if _, err := Open(Config{Model: filepath.Join(dir, "none.onnx")}); !errors.Is(err, ErrModelNotFound) {
@@ -230,16 +229,16 @@ func TestOpenErrors(t *testing.T) {
 	if _, err := Open(Config{Model: blurModel(t, dir, true)}); !errors.Is(err, ErrBadModel) || !strings.Contains(err.Error(), "fixed size") {
 		t.Errorf("fixed-size model: %v", err)
 	}
-	if _, err := Open(Config{Model: X4Fast, Precision: "int8"}); err == nil || !strings.Contains(err.Error(), "precision") {
+	if _, err := Open(Config{Model: X4Fast, Options: Options{Precision: "int8"}}); err == nil || !strings.Contains(err.Error(), "precision") {
 		t.Errorf("precision int8: %v", err)
 	}
 	if _, err := Open(Config{Model: "lanczos"}); !errors.Is(err, sr.ErrUnknownModel) {
 		t.Errorf("lanczos: %v", err)
 	}
-	if _, err := Open(Config{Model: X4Fast, ORTLib: filepath.Join(dir, "nope.so")}); !errors.Is(err, ort.ErrLibraryNotFound) {
+	if _, err := Open(Config{Model: X4Fast, Runtime: ort.Runtime{Library: filepath.Join(dir, "nope.so")}}); !errors.Is(err, ort.ErrLibraryNotFound) {
 		t.Errorf("bad --ort-lib: %v", err)
 	}
-	if _, err := Open(Config{Model: X4Fast, Device: ort.DeviceCUDA}); err == nil {
+	if _, err := Open(Config{Model: X4Fast, Runtime: ort.Runtime{Device: ort.DeviceCUDA}}); err == nil {
 		t.Log("CUDA is available here")
 	} else if !errors.Is(err, ort.ErrDeviceUnavailable) && !errors.Is(err, ErrModelNotFound) {
 		t.Errorf("cuda: %v", err)
@@ -297,7 +296,7 @@ func TestConvertCache(t *testing.T) {
 // TestUpscaleErrors checks cancellation and size mismatches.
 func TestUpscaleErrors(t *testing.T) {
 	ort.TestLoad(t)
-	b, err := Open(Config{Model: blurModel(t, t.TempDir(), false), Device: ort.DeviceCPU, Threads: 1})
+	b, err := Open(Config{Model: blurModel(t, t.TempDir(), false), Runtime: ort.Runtime{Device: ort.DeviceCPU, Threads: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +327,7 @@ func TestUpscaleErrors(t *testing.T) {
 // TestConcurrentUpscalers runs two workers on one Backend, each with its own upscaler.
 func TestConcurrentUpscalers(t *testing.T) {
 	ort.TestLoad(t)
-	b, err := Open(Config{Model: blurModel(t, t.TempDir(), false), Device: ort.DeviceCPU, Precision: PrecisionFP32, Threads: 1, Tile: 8})
+	b, err := Open(Config{Model: blurModel(t, t.TempDir(), false), Runtime: ort.Runtime{Device: ort.DeviceCPU, Threads: 1}, Options: Options{Precision: PrecisionFP32, Tile: 8}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -126,17 +126,11 @@ func (u *upscaler) BatchSize() int { return 1 }
 
 // Upscale implements sr.Upscaler: every frame is run tile by tile, in raster order.
 func (u *upscaler) Upscale(ctx context.Context, dst, src []*frame.Frame) error {
-	if u.s == nil {
-		return fmt.Errorf("realesrgan: upscaler is closed")
-	}
-	if len(dst) != len(src) {
-		return fmt.Errorf("realesrgan: %d destination frames for %d sources", len(dst), len(src))
+	if err := sr.CheckFrames(u.s == nil, u.spec, dst, src); err != nil {
+		return fmt.Errorf("realesrgan: %w", err)
 	}
 	for i, f := range src {
 		d := dst[i]
-		if f.Size() != u.spec.In || d.Size() != u.spec.Out {
-			return fmt.Errorf("realesrgan: frame %v -> %v, upscaler is for %v -> %v", f.Size(), d.Size(), u.spec.In, u.spec.Out)
-		}
 		target := d
 		if u.native != nil {
 			target = u.native

@@ -81,7 +81,8 @@ type Config struct {
 	Logf func(format string, args ...any)
 }
 
-func (c *Config) finalize() error {
+// Init fills the defaults and validates.
+func (c *Config) Init() error {
 	if c.Tile == 0 {
 		c.Tile = DefaultTile
 	}
@@ -137,7 +138,7 @@ var (
 
 // New wraps inner.
 func New(inner sr.Backend, cfg Config) (*Backend, error) {
-	if err := cfg.finalize(); err != nil {
+	if err := cfg.Init(); err != nil {
 		return nil, err
 	}
 	return &Backend{inner: inner, cfg: cfg}, nil
@@ -146,6 +147,14 @@ func New(inner sr.Backend, cfg Config) (*Backend, error) {
 // Name implements sr.Backend: the inner name with "+reuse" appended (which also keeps the
 // pipeline's worker default at 1).
 func (b *Backend) Name() string { return b.inner.Name() + "+reuse" }
+
+// Caps implements sr.Backend: the wrapped backend's, with one worker (each frame is compared with
+// the previous one its upscaler saw).
+func (b *Backend) Caps() sr.Caps {
+	c := b.inner.Caps()
+	c.Workers = 1
+	return c
+}
 
 // Inner returns the wrapped backend.
 func (b *Backend) Inner() sr.Backend { return b.inner }

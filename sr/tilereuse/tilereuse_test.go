@@ -31,8 +31,9 @@ func newCounting(t *testing.T) *counting {
 	return &counting{inner: b}
 }
 
-func (c *counting) Name() string { return "lanczos" }
-func (c *counting) Close() error { c.closed.Store(true); return nil }
+func (c *counting) Name() string  { return "lanczos" }
+func (c *counting) Caps() sr.Caps { return sr.Caps{Cheap: true} }
+func (c *counting) Close() error  { c.closed.Store(true); return nil }
 func (c *counting) NewUpscaler(spec sr.Spec) (sr.Upscaler, error) {
 	u, err := c.inner.NewUpscaler(spec)
 	if err != nil {

@@ -151,16 +151,10 @@ func (u *upscaler) Close() error {
 
 // Upscale implements sr.Upscaler.
 func (u *upscaler) Upscale(ctx context.Context, dst, src []*frame.Frame) error {
-	if u.full == nil {
-		return fmt.Errorf("tilereuse: upscaler is closed")
-	}
-	if len(dst) != len(src) {
-		return fmt.Errorf("tilereuse: %d destination frames for %d sources", len(dst), len(src))
+	if err := sr.CheckFrames(u.full == nil, sr.Spec{In: u.g.in, Out: u.g.out}, dst, src); err != nil {
+		return fmt.Errorf("tilereuse: %w", err)
 	}
 	for i, s := range src {
-		if s.Size() != u.g.in || dst[i].Size() != u.g.out {
-			return fmt.Errorf("tilereuse: frame %v -> %v, upscaler is for %v -> %v", s.Size(), dst[i].Size(), u.g.in, u.g.out)
-		}
 		if err := u.one(ctx, dst[i], s); err != nil {
 			u.have = false // the references may be half updated
 			return err

@@ -1,4 +1,7 @@
-package temporal
+// Package scenecache holds per-segment values (SAM2 embeddings, tags, prompt embeddings) for the
+// concurrent, out-of-order workers of one job: computed once per segment (frame.Frame.Segment, which
+// the pipeline's analyzer stamps), shared read-only by the segment's frames.
+package scenecache
 
 import (
 	"container/list"
@@ -10,11 +13,13 @@ import (
 	"github.com/ugcsr/ugcsr/frame"
 )
 
-// DefaultCapacity is SceneCache's default number of segments kept.
+// DefaultCapacity is Cache's default number of segments kept.
 const DefaultCapacity = 8
 
-// SceneCache holds one value per segment (a SAM2 embedding, a tag string, prompt embeddings) for
-// the workers of one job, computed once per segment and shared read-only by its frames.
+// Cache holds one value per segment (a SAM2 embedding, a tag string, prompt embeddings) for the
+// workers of one job, computed once per segment and shared read-only by its frames. A frame's
+// segment is frame.Frame.Segment, the Index of its keyframe: frames nobody analysed (Segment 0)
+// share one segment.
 //
 // It is safe for concurrent use by workers that process frames out of order. A worker asking for
 // a segment whose value is neither cached nor being computed computes it from its own frame; a
@@ -37,8 +42,7 @@ const DefaultCapacity = 8
 //
 // Values must be read-only once returned by compute and left to the garbage collector (the cache
 // drops them without calling anything).
-type SceneCache[T any] struct {
-	seg  Segmenter
+type Cache[T any] struct {
 	capy int
 	name string
 
@@ -49,15 +53,8 @@ type SceneCache[T any] struct {
 	hits, computes, waits, lates, evictions atomic.Int64
 }
 
-// CacheConfig configures NewSceneCache.
-type CacheConfig struct {
-	// Segments tells which segment a frame belongs to (optional). It defaults to Buckets{Refresh},
-	// which needs no Detector; pass the pipeline's Detector so that segments follow its cuts, age
-	// and similarity checks exactly.
-	Segments Segmenter
-	// Refresh is the Buckets size used when Segments is nil (optional). It defaults to 0 (one
-	// segment per scene).
-	Refresh int
+// Config configures New.
+type Config struct {
 	// Capacity is the number of computed values kept (optional). It defaults to DefaultCapacity.
 	Capacity int
 	// Name prefixes the counter keys, e.g. "sam" gives sam_cache_hits (optional). It defaults to
@@ -65,10 +62,11 @@ type CacheConfig struct {
 	Name string
 }
 
-// cacheKey identifies a segment's value: the segment and the frame size it was computed for.
+// cacheKey identifies a segment's value: the segment (its keyframe's Index) and the frame size it
+// was computed for.
 type cacheKey struct {
-	scene, start int64
-	w, h         int
+	segment int64
+	w, h    int
 }
 
 type cacheEntry[T any] struct {
@@ -80,12 +78,9 @@ type cacheEntry[T any] struct {
 	elem *list.Element
 }
 
-// NewSceneCache returns an empty cache.
-func NewSceneCache[T any](cfg CacheConfig) *SceneCache[T] {
-	c := &SceneCache[T]{seg: cfg.Segments, capy: cfg.Capacity, name: cfg.Name, entries: map[cacheKey]*cacheEntry[T]{}}
-	if c.seg == nil {
-		c.seg = Buckets{Refresh: cfg.Refresh}
-	}
+// New returns an empty cache.
+func New[T any](cfg Config) *Cache[T] {
+	c := &Cache[T]{capy: cfg.Capacity, name: cfg.Name, entries: map[cacheKey]*cacheEntry[T]{}}
 	if c.capy <= 0 {
 		c.capy = DefaultCapacity
 	}
@@ -99,9 +94,8 @@ func NewSceneCache[T any](cfg CacheConfig) *SceneCache[T] {
 // has none yet. compute runs at most once at a time per segment; it should derive the value from
 // f. An error from compute is returned to this caller and not cached. Get returns ctx.Err() if ctx
 // ends while it waits for another worker's computation.
-func (c *SceneCache[T]) Get(ctx context.Context, f *frame.Frame, compute func(ctx context.Context) (T, error)) (T, error) {
-	s := c.seg.Segment(f)
-	key := cacheKey{scene: s.Scene, start: s.Start, w: f.W, h: f.H}
+func (c *Cache[T]) Get(ctx context.Context, f *frame.Frame, compute func(ctx context.Context) (T, error)) (T, error) {
+	key := cacheKey{segment: f.Segment, w: f.W, h: f.H}
 	for {
 		c.mu.Lock()
 		e := c.entries[key]
@@ -109,7 +103,7 @@ func (c *SceneCache[T]) Get(ctx context.Context, f *frame.Frame, compute func(ct
 			e = &cacheEntry[T]{key: key, done: make(chan struct{}), from: f.Index}
 			c.entries[key] = e
 			c.mu.Unlock()
-			if f.Index != s.Start && s.ID >= 0 {
+			if f.Index != f.Segment {
 				c.lates.Add(1)
 			}
 			return c.compute(ctx, e, compute)
@@ -145,11 +139,11 @@ func (c *SceneCache[T]) Get(ctx context.Context, f *frame.Frame, compute func(ct
 
 // compute runs fn for the new entry e and publishes the result. A panic in fn is turned into an
 // error for the waiters and then re-raised, so they never wait forever.
-func (c *SceneCache[T]) compute(ctx context.Context, e *cacheEntry[T], fn func(ctx context.Context) (T, error)) (val T, err error) {
+func (c *Cache[T]) compute(ctx context.Context, e *cacheEntry[T], fn func(ctx context.Context) (T, error)) (val T, err error) {
 	finished := false
 	defer func() {
 		if !finished {
-			err = fmt.Errorf("temporal: %s cache: compute panicked", c.name)
+			err = fmt.Errorf("scenecache: %s: compute panicked", c.name)
 		}
 		c.mu.Lock()
 		if err != nil {
@@ -179,13 +173,13 @@ func (c *SceneCache[T]) compute(ctx context.Context, e *cacheEntry[T], fn func(c
 // Counters implements sr.Counter with the cache's Name as prefix: <name>_cache_hits (frames served
 // a value computed for another frame of their segment) and <name>_cache_computes (values computed,
 // i.e. encoder runs when the value is an encoder's output).
-func (c *SceneCache[T]) Counters(visit func(key string, value int64)) {
+func (c *Cache[T]) Counters(visit func(key string, value int64)) {
 	visit(c.name+"_cache_hits", c.hits.Load())
 	visit(c.name+"_cache_computes", c.computes.Load())
 }
 
-// CacheStats are a SceneCache's counts.
-type CacheStats struct {
+// Stats are a Cache's counts.
+type Stats struct {
 	Hits      int64 // values served from the cache (including after waiting)
 	Computes  int64 // successful computations
 	Waits     int64 // requests that waited for another worker's computation
@@ -195,10 +189,10 @@ type CacheStats struct {
 }
 
 // Stats returns the cache's counts.
-func (c *SceneCache[T]) Stats() CacheStats {
+func (c *Cache[T]) Stats() Stats {
 	c.mu.Lock()
 	n := c.lru.Len()
 	c.mu.Unlock()
-	return CacheStats{Hits: c.hits.Load(), Computes: c.computes.Load(), Waits: c.waits.Load(),
+	return Stats{Hits: c.hits.Load(), Computes: c.computes.Load(), Waits: c.waits.Load(),
 		Lates: c.lates.Load(), Evictions: c.evictions.Load(), Len: n}
 }

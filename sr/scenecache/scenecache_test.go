@@ -1,25 +1,28 @@
-package temporal_test
+package scenecache_test
 
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ugcsr/ugcsr/frame"
+	"github.com/ugcsr/ugcsr/sr/scenecache"
 	"github.com/ugcsr/ugcsr/temporal"
 )
 
-func fr(index, scene int64) *frame.Frame {
-	return &frame.Frame{W: 8, H: 8, Index: index, Scene: scene}
+// fr returns an 8x8 frame at index in the segment whose keyframe is segment.
+func fr(index, segment int64) *frame.Frame {
+	return &frame.Frame{W: 8, H: 8, Index: index, Segment: segment}
 }
 
 // TestCacheSingleflight: concurrent requests for one segment compute once; the others wait for
 // that computation and get its value.
 func TestCacheSingleflight(t *testing.T) {
-	c := temporal.NewSceneCache[int64](temporal.CacheConfig{Refresh: 10, Name: "sam"})
+	c := scenecache.New[int64](scenecache.Config{Name: "sam"})
 	release := make(chan struct{})
 	var calls atomic.Int64
 	var wg sync.WaitGroup
@@ -80,7 +83,7 @@ var errCompute = errors.New("compute failed")
 func TestCacheErrorsAndPanics(t *testing.T) {
 	for _, mode := range []string{"error", "panic"} {
 		t.Run(mode, func(t *testing.T) {
-			c := temporal.NewSceneCache[string](temporal.CacheConfig{})
+			c := scenecache.New[string](scenecache.Config{})
 			release, started := make(chan struct{}), make(chan struct{})
 			first := make(chan error, 1)
 			go func() {
@@ -125,7 +128,7 @@ func TestCacheErrorsAndPanics(t *testing.T) {
 
 // TestCacheCancelWhileWaiting: a waiter whose ctx ends returns ctx.Err() at once.
 func TestCacheCancelWhileWaiting(t *testing.T) {
-	c := temporal.NewSceneCache[int](temporal.CacheConfig{})
+	c := scenecache.New[int](scenecache.Config{})
 	release, started := make(chan struct{}), make(chan struct{})
 	defer close(release)
 	go c.Get(context.Background(), fr(0, 0), func(ctx context.Context) (int, error) {
@@ -142,10 +145,10 @@ func TestCacheCancelWhileWaiting(t *testing.T) {
 	}
 }
 
-// TestCacheLRUAndKeys: the least recently used segment goes first; segments of other scenes,
-// other buckets and other frame sizes are other keys.
+// TestCacheLRUAndKeys: the least recently used segment goes first; other segments and other frame
+// sizes are other keys.
 func TestCacheLRUAndKeys(t *testing.T) {
-	c := temporal.NewSceneCache[int64](temporal.CacheConfig{Refresh: 10, Capacity: 2})
+	c := scenecache.New[int64](scenecache.Config{Capacity: 2})
 	var calls int
 	get := func(f *frame.Frame) int64 {
 		v, err := c.Get(context.Background(), f, func(context.Context) (int64, error) { calls++; return f.Index, nil })
@@ -155,32 +158,37 @@ func TestCacheLRUAndKeys(t *testing.T) {
 		return v
 	}
 	if get(fr(0, 0)) != 0 || get(fr(5, 0)) != 0 || calls != 1 {
-		t.Fatal("bucket 0 not shared")
+		t.Fatal("segment 0 not shared")
 	}
-	get(fr(10, 0)) // bucket 1: 2 values
-	get(fr(3, 0))  // touch bucket 0
-	get(fr(25, 0)) // bucket 2 evicts bucket 1
+	get(fr(10, 10)) // segment 10: 2 values
+	get(fr(3, 0))   // touch segment 0
+	get(fr(25, 25)) // segment 25 evicts segment 10
 	if calls != 3 {
 		t.Fatalf("%d computations", calls)
 	}
 	get(fr(4, 0)) // still cached
 	if calls != 3 {
-		t.Fatal("bucket 0 was evicted")
+		t.Fatal("segment 0 was evicted")
 	}
-	get(fr(11, 0)) // bucket 1 again: recomputed
+	get(fr(11, 10)) // segment 10 again: recomputed
 	if calls != 4 || c.Stats().Evictions != 2 {
 		t.Fatalf("%d computations, %+v", calls, c.Stats())
 	}
-	get(fr(12, 1)) // other scene
-	big := fr(13, 1)
+	get(fr(12, 12)) // other segment
+	big := fr(13, 12)
 	big.W = 16 // other size
 	get(big)
 	if calls != 6 {
 		t.Fatalf("%d computations", calls)
 	}
+	// A value computed from a frame other than its segment's keyframe is counted as late.
+	// (frame 11 recomputed segment 10, frame 13 computed segment 12 at width 16).
+	if st := c.Stats(); st.Lates != 2 {
+		t.Fatalf("%d late computations, want 2", st.Lates)
+	}
 }
 
-// TestCacheWithDetector: with the Detector as Segmenter, many goroutines asking in random order
+// TestCacheWithDetector: on frames the Detector stamped, many goroutines asking in random order
 // compute each segment exactly once, and with one goroutine in order every value comes from its
 // segment's keyframe.
 func TestCacheWithDetector(t *testing.T) {
@@ -197,19 +205,21 @@ func TestCacheWithDetector(t *testing.T) {
 		copy(f.Pix, p.Pix)
 		f.Pix[i%len(f.Pix)] += 0.001
 		f.Index = int64(i)
-		d.Analyze(f)
+		if err := d.Analyze(f); err != nil {
+			t.Fatal(err)
+		}
 		frames[i] = f
 	}
 	segments := map[int64]bool{}
 	for _, f := range frames {
-		segments[d.Segment(f).Start] = true
+		segments[f.Segment] = true
 	}
 	// 0, 7, ..., 84 in scene 0 (13), 90, 97, ..., 195 in scene 1 (16).
 	if len(segments) != 29 {
 		t.Fatalf("%d segments", len(segments))
 	}
 
-	c := temporal.NewSceneCache[int64](temporal.CacheConfig{Segments: d, Capacity: 64})
+	c := scenecache.New[int64](scenecache.Config{Capacity: 64})
 	var mu sync.Mutex
 	computed := map[int64]int{}
 	var wg sync.WaitGroup
@@ -225,7 +235,7 @@ func TestCacheWithDetector(t *testing.T) {
 			for f := range order {
 				_, err := c.Get(context.Background(), f, func(context.Context) (int64, error) {
 					mu.Lock()
-					computed[d.Segment(f).Start]++
+					computed[f.Segment]++
 					mu.Unlock()
 					time.Sleep(100 * time.Microsecond)
 					return f.Index, nil
@@ -246,11 +256,11 @@ func TestCacheWithDetector(t *testing.T) {
 		t.Fatalf("%d segments computed", len(computed))
 	}
 
-	inOrder := temporal.NewSceneCache[int64](temporal.CacheConfig{Segments: d, Capacity: 2})
+	inOrder := scenecache.New[int64](scenecache.Config{Capacity: 2})
 	for _, f := range frames {
 		v, _ := inOrder.Get(context.Background(), f, func(context.Context) (int64, error) { return f.Index, nil })
-		if s := d.Segment(f); v != s.Start {
-			t.Fatalf("frame %d: value from frame %d, want keyframe %d", f.Index, v, s.Start)
+		if v != f.Segment {
+			t.Fatalf("frame %d: value from frame %d, want keyframe %d", f.Index, v, f.Segment)
 		}
 	}
 	if st := inOrder.Stats(); st.Computes != 29 || st.Lates != 0 {
@@ -271,4 +281,13 @@ func randPerm(n int) []int {
 		p[i], p[j] = p[j], p[i]
 	}
 	return p
+}
+
+func noisy(w, h int, seed uint64) *frame.Frame {
+	r := rand.New(rand.NewPCG(seed, 1))
+	f := frame.New(w, h)
+	for i := range f.Pix {
+		f.Pix[i] = r.Float32()
+	}
+	return f
 }

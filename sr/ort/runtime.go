@@ -1,0 +1,43 @@
+package ort
+
+import (
+	"runtime"
+
+	"github.com/ugcsr/ugcsr/internal/appcache"
+)
+
+// Runtime is the ONNX Runtime part of every ONNX backend's configuration, declared here once and
+// embedded by each backend's Config.
+type Runtime struct {
+	// Device selects the execution provider (optional). It defaults to DeviceAuto: CUDA when the
+	// loaded library and the machine have it, else the CPU with one log line.
+	Device Device
+	// Library is the path of libonnxruntime.so (optional). It defaults to $UGCSR_ORT_LIB, then
+	// <CacheDir>/ort/libonnxruntime.so.1 (see LibraryPath).
+	Library string
+	// Threads is the intra-op thread count of each session (optional). It defaults to the number
+	// of cores.
+	Threads int
+	// CacheDir is ugcsr's cache: the library setup fetched, the models and the models converted on
+	// first use (optional). It defaults to appcache.Dir(): $UGCSR_CACHE, else ~/.cache/ugcsr.
+	CacheDir string
+}
+
+// Init fills the defaults.
+func (r *Runtime) Init() {
+	if r.Threads <= 0 {
+		r.Threads = runtime.NumCPU()
+	}
+	if r.CacheDir == "" {
+		r.CacheDir = appcache.Dir()
+	}
+}
+
+// Load resolves the library (see LibraryPath) and loads it, once per process.
+func (r *Runtime) Load() error {
+	p, err := LibraryPath(r.Library, r.CacheDir)
+	if err != nil {
+		return err
+	}
+	return Load(p)
+}
