@@ -33,7 +33,7 @@ var ErrLibraryNotFound = errors.New("onnxruntime: library not found")
 // it falls back to the CPU instead.
 var ErrDeviceUnavailable = errors.New("onnxruntime: device unavailable")
 
-// LibraryPath resolves the ONNX Runtime library: explicit (the --ort-lib flag) if set, else
+// LibraryPath resolves the ONNX Runtime library: explicit if set (the CLI's --ort-lib), else
 // $UGCSR_ORT_LIB if set, else <cacheDir>/ort/libonnxruntime.so.1 (the application's cache, see
 // internal/appcache; cacheDir "" means no cache). The first candidate that is set is the one used;
 // if it does not exist the error wraps ErrLibraryNotFound and lists all three candidates.
@@ -63,7 +63,7 @@ func LibraryPath(explicit, cacheDir string) (string, error) {
 		return what + "=" + p + " (missing)"
 	}
 	return "", fmt.Errorf("%w (looked at %s, %s, %s)", ErrLibraryNotFound,
-		describe("--ort-lib", explicit), describe("$"+EnvLib, env), describe("cache", cached))
+		describe("path", explicit), describe("$"+EnvLib, env), describe("cache", cached))
 }
 
 // lib guards the one-time, process-wide initialization of ONNX Runtime. It is the package's only

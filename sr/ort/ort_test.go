@@ -33,12 +33,12 @@ func TestLibraryPath(t *testing.T) {
 		{name: "env next", env: envLib, cache: cache, want: envLib},
 		{name: "cache last", cache: cache, want: cached},
 		{name: "flag missing", explicit: missing, env: envLib, cache: cache,
-			inErr: []string{"--ort-lib=" + missing + " (missing)", "$UGCSR_ORT_LIB=" + envLib + " (not tried)", "scripts/setup.sh"}},
+			inErr: []string{"path=" + missing + " (missing)", "$UGCSR_ORT_LIB=" + envLib + " (not tried)"}},
 		{name: "env missing", env: missing, cache: cache,
-			inErr: []string{"--ort-lib (unset)", "$UGCSR_ORT_LIB=" + missing + " (missing)"}},
+			inErr: []string{"path (unset)", "$UGCSR_ORT_LIB=" + missing + " (missing)"}},
 		{name: "none", cache: filepath.Join(dir, "empty"),
-			inErr: []string{"--ort-lib (unset)", "$UGCSR_ORT_LIB (unset)", "cache=" + filepath.Join(dir, "empty", "ort", LibName) + " (missing)"}},
-		{name: "no cache", inErr: []string{"--ort-lib (unset)", "$UGCSR_ORT_LIB (unset)", "cache (unset)"}},
+			inErr: []string{"path (unset)", "$UGCSR_ORT_LIB (unset)", "cache=" + filepath.Join(dir, "empty", "ort", LibName) + " (missing)"}},
+		{name: "no cache", inErr: []string{"path (unset)", "$UGCSR_ORT_LIB (unset)", "cache (unset)"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Setenv(EnvLib, c.env)
