@@ -1,25 +1,16 @@
 package mediatest
 
 import (
-	"os"
 	"testing"
 
 	"github.com/ugcsr/ugcsr/frame"
+	"github.com/ugcsr/ugcsr/internal/testenv"
 )
 
-// EnvRequire names the variable that, set to 1 (as CI does), turns Skip into a failure. It is the
-// variable sr/ort's TestSkip reads.
-const EnvRequire = "UGCSR_REQUIRE_ORT"
-
-// Skip skips t with a formatted reason, or fails it when $UGCSR_REQUIRE_ORT is 1, so CI notices a
-// missing ../shared file, runtime, model or cache entry instead of passing without running. Opt-in
-// measurements skip with t.Skip directly.
+// Skip skips t with a formatted reason, or fails it under CI's $UGCSR_REQUIRE_ORT=1 (testenv.Skip).
 func Skip(t testing.TB, format string, args ...any) {
 	t.Helper()
-	if os.Getenv(EnvRequire) == "1" {
-		t.Fatalf("%s=1 but: "+format, append([]any{EnvRequire}, args...)...)
-	}
-	t.Skipf(format, args...)
+	testenv.Skip(t, format, args...)
 }
 
 // AtLeast is a minimum gate: it reports a test error and returns false unless got >= min. Written

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ugcsr/ugcsr/frame"
+	"github.com/ugcsr/ugcsr/internal/testenv"
 )
 
 // recorder is a testing.TB that records failures and skips instead of acting on them.
@@ -96,14 +97,14 @@ func TestFrameGates(t *testing.T) {
 }
 
 func TestSkipRequired(t *testing.T) {
-	t.Setenv(EnvRequire, "1")
+	t.Setenv(testenv.EnvRequire, "1")
 	if r := record(t, func(tb testing.TB) { Skip(tb, "missing %s", "x") }); !r.failed || r.skipped {
-		t.Errorf("%s=1: failed %v skipped %v", EnvRequire, r.failed, r.skipped)
+		t.Errorf("%s=1: failed %v skipped %v", testenv.EnvRequire, r.failed, r.skipped)
 	}
 	if r := record(t, func(tb testing.TB) { Shared(tb, "no/such/file") }); !r.failed || r.skipped {
-		t.Errorf("%s=1: Shared of a missing file: failed %v skipped %v", EnvRequire, r.failed, r.skipped)
+		t.Errorf("%s=1: Shared of a missing file: failed %v skipped %v", testenv.EnvRequire, r.failed, r.skipped)
 	}
-	t.Setenv(EnvRequire, "")
+	t.Setenv(testenv.EnvRequire, "")
 	if r := record(t, func(tb testing.TB) { Skip(tb, "missing %s", "x") }); r.failed || !r.skipped {
 		t.Errorf("unset: failed %v skipped %v", r.failed, r.skipped)
 	}

@@ -105,21 +105,9 @@ func (w *writer) condSAM() (map[string]any, error) {
 
 func (w *writer) condDenoiser() (map[string]any, error) {
 	g := onnx.NewGraph("oracle_cond_denoiser")
-	x := w.in(g, "sample", -1, 4, -1, -1)
-	g.Input("timestep", onnx.Int64, -1)
-	text := w.in(g, "encoder_hidden_states", -1, textLen, textWidth)
-	sam := w.in(g, "sam_hidden_states", -1, samTokens, 2*samWidth)
-	cond := w.in(g, "controlnet_cond", -1, 3, -1, -1)
-
-	ab := AlphaBar()
-	sa, s1 := make([]float32, 1000), make([]float32, 1000)
-	for i, a := range ab {
-		sa[i], s1[i] = float32(math.Sqrt(a)), float32(math.Sqrt(1-a))
-	}
+	x, text, sam, cond := w.denoiserInputs(g, 4)
 	P := CondParams
 	ch := func(v [4]float32) []float32 { return v[:] }
-	g.Initializer("sqrt_abar", onnx.Float, []int64{1000}, sa)
-	g.Initializer("sqrt_one_minus_abar", onnx.Float, []int64{1000}, s1)
 	g.Initializer("bshape", onnx.Int64, []int64{4}, []int64{-1, 1, 1, 1})
 	g.Initializer("cshape", onnx.Int64, []int64{4}, []int64{-1, 4, 1, 1})
 	g.Initializer("yshape", onnx.Int64, []int64{4}, []int64{1, 1, -1, 1})

@@ -300,21 +300,27 @@ func AlphaBar() []float64 {
 	return out
 }
 
-func (w *writer) denoiser() (map[string]any, error) {
-	g := onnx.NewGraph("oracle_denoiser")
-	x := w.in(g, "sample", -1, int64(w.c), -1, -1)
+// denoiserInputs declares the denoiser's inputs (a latent of c channels, the timestep, the text and
+// SAM contexts, the condition image) and the sqrt_abar and sqrt_one_minus_abar tables the oracles
+// gather by timestep; it returns the names of the float inputs.
+func (w *writer) denoiserInputs(g *onnx.Graph, c int64) (x, text, sam, cond string) {
+	x = w.in(g, "sample", -1, c, -1, -1)
 	g.Input("timestep", onnx.Int64, -1)
-	text := w.in(g, "encoder_hidden_states", -1, textLen, textWidth)
-	sam := w.in(g, "sam_hidden_states", -1, samTokens, 2*samWidth)
-	cond := w.in(g, "controlnet_cond", -1, 3, -1, -1)
-
-	ab := AlphaBar()
+	text = w.in(g, "encoder_hidden_states", -1, textLen, textWidth)
+	sam = w.in(g, "sam_hidden_states", -1, samTokens, 2*samWidth)
+	cond = w.in(g, "controlnet_cond", -1, 3, -1, -1)
 	sa, s1 := make([]float32, 1000), make([]float32, 1000)
-	for i, a := range ab {
+	for i, a := range AlphaBar() {
 		sa[i], s1[i] = float32(math.Sqrt(a)), float32(math.Sqrt(1-a))
 	}
 	g.Initializer("sqrt_abar", onnx.Float, []int64{1000}, sa)
 	g.Initializer("sqrt_one_minus_abar", onnx.Float, []int64{1000}, s1)
+	return x, text, sam, cond
+}
+
+func (w *writer) denoiser() (map[string]any, error) {
+	g := onnx.NewGraph("oracle_denoiser")
+	x, text, sam, cond := w.denoiserInputs(g, int64(w.c))
 	g.Initializer("bshape", onnx.Int64, []int64{4}, []int64{-1, 1, 1, 1})
 	g.Initializer("two", onnx.Float, nil, []float32{2})
 	g.Initializer("one", onnx.Float, nil, []float32{1})
