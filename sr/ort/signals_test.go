@@ -185,3 +185,57 @@ func standInChild(lib string, keep bool) {
 		os.Exit(childNotDelivered)
 	}
 }
+
+// TestNewSessionKeepsSignals checks NewSession guards exactly its GPU sessions with keepSignals and
+// leaves every handler as it found it. Without a GPU the CUDA and TensorRT sessions fail (the guard
+// still runs); on a GPU machine with a GPU-capable ONNX Runtime this is the real check of what the
+// provider does, and the log shows which handlers it replaced.
+func TestNewSessionKeepsSignals(t *testing.T) {
+	TestLoad(t)
+	model := Model{Data: depthToSpaceModel(t)}
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGINT)
+	defer signal.Stop(ch)
+	before := saveSignals()
+	if before == nil {
+		t.Fatal("saveSignals: out of memory")
+	}
+	defer before.free()
+	for _, d := range []Device{DeviceCPU, DeviceCUDA, DeviceTensorRT} {
+		saves := guardSaves()
+		s, err := NewSession(model, Config{Device: d, Threads: 1, Logf: t.Logf})
+		if err != nil && !errors.Is(err, ErrDeviceUnavailable) {
+			t.Errorf("%v: %v", d, err)
+		}
+		if err == nil {
+			t.Logf("%v: session on %v", d, s.Device())
+			s.Close()
+		} else {
+			t.Logf("%v: %v", d, err)
+		}
+		want := 1
+		if d == DeviceCPU {
+			want = 0
+		}
+		if n := guardSaves() - saves; n != want {
+			t.Errorf("%v: NewSession took %d signal snapshots, want %d", d, n, want)
+		}
+		if left := before.changed(); len(left) != 0 {
+			t.Fatalf("after a %v session the handlers of %v are not Go's", d, left)
+		}
+	}
+	sigGuard.mu.Lock()
+	depth := sigGuard.depth
+	sigGuard.mu.Unlock()
+	if depth != 0 {
+		t.Errorf("%d guarded sections left open", depth)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatal("sent SIGINT, signal.Notify got nothing in 5 s")
+	}
+}
