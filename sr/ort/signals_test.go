@@ -122,6 +122,37 @@ func TestKeepSignalsStandIn(t *testing.T) {
 	}
 }
 
+// TestKeepSignalsOverlapping checks two overlapping guarded sections, as two workers creating GPU
+// sessions at once: the provider is loaded during the first, the second starts after the load and
+// the first ends before the second. The second must not take the replaced handlers for the ones to
+// return to, and the first must not restore while the second is still setting up.
+func TestKeepSignalsOverlapping(t *testing.T) {
+	lib := buildStandIn(t)
+	before := saveSignals()
+	if before == nil {
+		t.Fatal("saveSignals: out of memory")
+	}
+	defer before.free()
+	saves := guardSaves()
+	first := keepSignals(t.Logf)
+	err := dlopenLocal(lib)
+	second := keepSignals(t.Logf)
+	early := first()
+	late := second()
+	if err != nil {
+		t.Fatalf("load the stand-in: %v", err)
+	}
+	if left := before.changed(); len(left) != 0 {
+		t.Fatalf("after both sections the handlers of %v are not Go's", left)
+	}
+	if len(early) != 0 || !slices.Equal(late, standInSignals) {
+		t.Errorf("the first section to end restored %v and the last %v, want none and %v", early, late, standInSignals)
+	}
+	if n := guardSaves() - saves; n != 1 {
+		t.Errorf("overlapping sections took %d snapshots, want 1", n)
+	}
+}
+
 // TestStandInControl shows the stand-in does break signal delivery, so that TestKeepSignalsStandIn
 // proves something: a child process loads it without keepSignals and does not get its own SIGINT
 // (it dies by it, the stand-in's handler having re-raised it), while a child that loads it inside
