@@ -232,17 +232,24 @@ func TestNewSessionKeepsSignals(t *testing.T) {
 		t.Fatal("saveSignals: out of memory")
 	}
 	defer before.free()
+	var notes []string // logged after the checks
+	defer func() {
+		for _, n := range notes {
+			t.Log(n)
+		}
+	}()
+	logf := func(format string, args ...any) { notes = append(notes, fmt.Sprintf(format, args...)) }
 	for _, d := range []Device{DeviceCPU, DeviceCUDA, DeviceTensorRT} {
 		saves := guardSaves()
-		s, err := NewSession(model, Config{Device: d, Threads: 1, Logf: t.Logf})
+		s, err := NewSession(model, Config{Device: d, Threads: 1, Logf: logf})
 		if err != nil && !errors.Is(err, ErrDeviceUnavailable) {
 			t.Errorf("%v: %v", d, err)
 		}
 		if err == nil {
-			t.Logf("%v: session on %v", d, s.Device())
+			logf("%v: session on %v", d, s.Device())
 			s.Close()
 		} else {
-			t.Logf("%v: %v", d, err)
+			logf("%v: %v", d, err)
 		}
 		want := 1
 		if d == DeviceCPU {
