@@ -196,6 +196,10 @@ func newSession(m Model, cfg Config, dev Device) (_ *Session, err error) {
 		return nil, fmt.Errorf("onnxruntime: inter-op threads: %w", err)
 	}
 	gpu := dev != DeviceCPU
+	if gpu {
+		// Loading a GPU provider replaces the process's signal handlers; keep Go's (signals.go).
+		defer keepSignals(cfg.Logf)()
+	}
 	if dev == DeviceTensorRT {
 		if err := appendTensorRT(opts, cfg); err != nil {
 			return nil, &deviceError{dev, err}
