@@ -69,6 +69,7 @@ type boundSampler struct {
 	condHost          []float32
 	textHost, samHost []float32
 	sc                *sceneConsts // whose contexts are on the device
+	peek              []float32    // the latent after a step, for hooks.afterStep
 
 	stats boundStats
 }
@@ -290,10 +291,12 @@ func (s *boundSampler) denoise(ctx context.Context, u *Upscaler, rng *rand.Rand,
 		src = dst
 		u.b.n.steps.Add(1)
 		if u.hooks != nil && u.hooks.afterStep != nil {
-			if err := iobind.Download(u.x, src); err != nil {
+			// A copy for the hook (counted in the step): u.x gets the latent only at the end.
+			s.peek = slices.Grow(s.peek[:0], n)[:n]
+			if err := iobind.Download(s.peek, src); err != nil {
 				return err
 			}
-			u.hooks.afterStep(i, t, u.x)
+			u.hooks.afterStep(i, t, s.peek)
 		}
 		s.stats.steps = append(s.stats.steps, s.mem.Transferred().Sub(mark))
 	}
