@@ -28,6 +28,9 @@ type Backend struct {
 	thr   []float32
 
 	open runnerOpener
+	// bound selects the device sampler (boundSampler; boundAuto: on CUDA), boundCfg configures it.
+	bound    boundMode
+	boundCfg boundConfig
 
 	// scene holds the per-scene constants of the segments in flight (SAM2 embedding, text contexts).
 	scene *scenecache.Cache[*sceneConsts]

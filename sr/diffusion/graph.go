@@ -97,7 +97,8 @@ func (g *graph) close() error {
 // or not: onnxruntime_go v1.27 creates tensors only with CPU memory info and its IoBinding cannot
 // bind an output to a device, so the latent cannot stay on the GPU between steps. The copies are
 // small next to a denoiser pass (a 96x96 batch-2 tile moves about 17 MB, mostly the SAM context,
-// which is written once per frame but still uploaded per run).
+// which is written once per frame but still uploaded per run). On CUDA the denoiser's steps do not
+// use an ortRunner: boundSampler (bound.go) keeps them on the device through package iobind.
 type ortRunner struct {
 	sess      *ort.Session
 	ins       []*ortSlot

@@ -51,6 +51,9 @@ type Upscaler struct {
 	serial   int64 // frames seen, for cond buffer tags
 	lastText *textConsts
 	hooks    *hooks
+	// bound, when set, runs the steps with the latent on the device instead of predict and
+	// stepCoeffs.apply on the host; u.den is then nil.
+	bound *boundSampler
 }
 
 // hooks let tests watch the sampler and break the runtime on purpose, to show that the tests
@@ -116,8 +119,11 @@ func (b *Backend) newUpscaler(spec sr.Spec) (_ *Upscaler, err error) {
 	if u.sam, err = open(GraphSAM, &b.n.sam); err != nil {
 		return nil, err
 	}
-	if u.den, err = open(GraphDenoiser, &b.n.den); err != nil {
-		return nil, err
+	bound := b.useBound()
+	if !bound {
+		if u.den, err = open(GraphDenoiser, &b.n.den); err != nil {
+			return nil, err
+		}
 	}
 	if u.dec, err = open(GraphVAEDecoder, &b.n.vaeDec); err != nil {
 		return nil, err
@@ -174,6 +180,17 @@ func (b *Backend) newUpscaler(spec sr.Spec) (_ *Upscaler, err error) {
 	for i := range u.batch {
 		u.acc[i] = make([]float32, n)
 	}
+	if bound {
+		if u.bound, err = newBoundSampler(u, b.boundCfg); err != nil {
+			if b.bound == boundOn {
+				return nil, fmt.Errorf("diffusion: device sampler: %w", err)
+			}
+			b.cfg.Logf("diffusion: device sampler unavailable (%v): the latent crosses to the host every step", err)
+			if u.den, err = open(GraphDenoiser, &b.n.den); err != nil {
+				return nil, err
+			}
+		}
+	}
 	// Per-scene constants come from the backend's cache, shared by every worker: computed on the
 	// first frame of a segment to arrive, reused by the others.
 	u.consts = func(ctx context.Context, src, cond *frame.Frame) (*sceneConsts, error) {
@@ -192,7 +209,8 @@ func (u *Upscaler) Close() error {
 	if u == nil {
 		return nil
 	}
-	var first error
+	first := u.bound.close()
+	u.bound = nil
 	for _, g := range []**graph{&u.sam, &u.den, &u.dec, &u.enc, &u.text, &u.tagger} {
 		if err := (*g).close(); err != nil && first == nil {
 			first = err
@@ -204,7 +222,7 @@ func (u *Upscaler) Close() error {
 
 // Upscale implements sr.Upscaler.
 func (u *Upscaler) Upscale(ctx context.Context, dst, src []*frame.Frame) error {
-	if err := sr.CheckFrames(u.den == nil, u.spec, dst, src); err != nil {
+	if err := sr.CheckFrames(u.sam == nil, u.spec, dst, src); err != nil {
 		return fmt.Errorf("diffusion: %w", err)
 	}
 	for i, f := range src {
@@ -233,30 +251,8 @@ func (u *Upscaler) frame(ctx context.Context, dst, src *frame.Frame) error {
 		return err
 	}
 	u.storeLatent()
-	for i, t := range u.ts {
-		if err := u.predict(ctx, t, sc); err != nil {
-			return err
-		}
-		var c stepCoeffs
-		if u.opt.Sampler == SamplerDDIM {
-			c = ddimCoeffs(u.b.sched, t, u.prev[i])
-		} else {
-			c = ddpmCoeffs(u.b.sched, t, u.prev[i])
-		}
-		if u.hooks != nil && u.hooks.coeffs != nil {
-			c = u.hooks.coeffs(t, u.prev[i], c)
-		}
-		var z []float32
-		if c.cz != 0 {
-			fillNormal(rng, u.z)
-			z = u.z
-		}
-		c.apply(u.x, u.eps, z)
-		u.storeLatent()
-		u.b.n.steps.Add(1)
-		if u.hooks != nil && u.hooks.afterStep != nil {
-			u.hooks.afterStep(i, t, u.x)
-		}
+	if err := u.denoise(ctx, rng, sc); err != nil {
+		return err
 	}
 	if err := u.decode(ctx); err != nil {
 		return err
@@ -270,6 +266,47 @@ func (u *Upscaler) frame(ctx context.Context, dst, src *frame.Frame) error {
 		copy(dst.Pix, u.img.Pix)
 	}
 	u.b.n.frames.Add(1)
+	return nil
+}
+
+// coeffs returns the sampler step i (from u.ts[i] to u.prev[i]) as x' = cx*x + ce*eps + cz*z.
+func (u *Upscaler) coeffs(i int) stepCoeffs {
+	t := u.ts[i]
+	var c stepCoeffs
+	if u.opt.Sampler == SamplerDDIM {
+		c = ddimCoeffs(u.b.sched, t, u.prev[i])
+	} else {
+		c = ddpmCoeffs(u.b.sched, t, u.prev[i])
+	}
+	if u.hooks != nil && u.hooks.coeffs != nil {
+		c = u.hooks.coeffs(t, u.prev[i], c)
+	}
+	return c
+}
+
+// denoise runs the sampler from the start latent in u.x and leaves the final latent there: on the
+// device (u.bound), or here, predicting with the denoiser and stepping on the host.
+func (u *Upscaler) denoise(ctx context.Context, rng *rand.Rand, sc *sceneConsts) error {
+	if u.bound != nil {
+		return u.bound.denoise(ctx, u, rng, sc)
+	}
+	for i, t := range u.ts {
+		if err := u.predict(ctx, t, sc); err != nil {
+			return err
+		}
+		c := u.coeffs(i)
+		var z []float32
+		if c.cz != 0 {
+			fillNormal(rng, u.z)
+			z = u.z
+		}
+		c.apply(u.x, u.eps, z)
+		u.storeLatent()
+		u.b.n.steps.Add(1)
+		if u.hooks != nil && u.hooks.afterStep != nil {
+			u.hooks.afterStep(i, t, u.x)
+		}
+	}
 	return nil
 }
 
