@@ -21,12 +21,12 @@ func TestSkip(t testing.TB, format string, args ...any) {
 	t.Skipf(format, args...)
 }
 
-// TestLoad loads ONNX Runtime for a test, resolving the library like the CLI does without a flag
-// ($UGCSR_ORT_LIB, then the cache, appcache.Dir). If there is none it skips t, or fails it when
-// $UGCSR_REQUIRE_ORT is 1. It returns the library path.
+// TestLoad loads ONNX Runtime for a test, resolving the library like the CLI does without flags
+// (LibraryFor with DeviceAuto: $UGCSR_ORT_LIB, then the cache, appcache.Dir). If there is none it
+// skips t, or fails it when $UGCSR_REQUIRE_ORT is 1. It returns the library path.
 func TestLoad(t testing.TB) string {
 	t.Helper()
-	p, err := LibraryPath("", appcache.Dir())
+	p, err := LibraryFor("", appcache.Dir(), DeviceAuto)
 	if err != nil {
 		TestSkip(t, "%v", err)
 	}
