@@ -2,6 +2,7 @@ package ort
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,5 +63,203 @@ func TestLibraryFor(t *testing.T) {
 				t.Fatalf("got %q, %v; want %q", got, err, c.want)
 			}
 		})
+	}
+}
+
+// TestCUDASearchDirs checks the documented order: $UGCSR_CUDA_PATH, the system CUDA, the system
+// library folders, then the nvidia-* Python packages, newest Python first; only existing folders,
+// each once.
+func TestCUDASearchDirs(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(p ...string) string {
+		d := filepath.Join(append([]string{dir}, p...)...)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	a, b := mk("a"), mk("b")
+	cudaHome := mk("cuda", "lib64")
+	venv39 := mk("venv", "lib", "python3.9", "site-packages", "nvidia", "cublas", "lib")
+	venv312 := mk("venv", "lib", "python3.12", "site-packages", "nvidia", "cudnn", "lib")
+	conda := mk("conda", "lib", "python3.11", "dist-packages", "nvidia", "cu13", "lib")
+	t.Setenv(EnvCUDAPath, a+":"+filepath.Join(dir, "missing")+":"+b+":"+a)
+	t.Setenv("CUDA_HOME", filepath.Join(dir, "cuda"))
+	t.Setenv("CUDA_PATH", "")
+	t.Setenv("VIRTUAL_ENV", filepath.Join(dir, "venv"))
+	t.Setenv("CONDA_PREFIX", filepath.Join(dir, "conda"))
+
+	got := CUDASearchDirs()
+	var order []string
+	for _, d := range got {
+		if strings.HasPrefix(d, dir) || d == "/usr/lib/x86_64-linux-gnu" {
+			order = append(order, d)
+		}
+	}
+	want := []string{a, b, cudaHome, venv312, venv39, conda}
+	if _, err := os.Stat("/usr/lib/x86_64-linux-gnu"); err == nil {
+		want = []string{a, b, cudaHome, "/usr/lib/x86_64-linux-gnu", venv312, venv39, conda}
+	}
+	if fmt.Sprint(order) != fmt.Sprint(want) {
+		t.Errorf("search order\n got %q\nwant %q", order, want)
+	}
+}
+
+// fakeMachine is a machine whose libraries are the files in dirs; open fails for names in broken
+// and for files not present, and records what it opened.
+type fakeMachine struct {
+	dirs    []string
+	driver  bool // the loader finds libcuda.so.1
+	devices int
+	cuErr   error
+	broken  map[string]error
+	after   map[string]string // name -> a library that must be open before it
+	opened  []string
+	needed  map[string][]string // provider file name -> DT_NEEDED
+}
+
+func (f *fakeMachine) machine() machine {
+	return machine{
+		dirs: f.dirs,
+		open: func(p string) error {
+			name := filepath.Base(p)
+			switch {
+			case p == cudaDriver && f.driver:
+			case !filepath.IsAbs(p):
+				return fmt.Errorf("%s: cannot open shared object file", p)
+			case f.broken[name] != nil:
+				return f.broken[name]
+			case f.after[name] != "" && !f.isOpen(f.after[name]):
+				return fmt.Errorf("%s: cannot open shared object file", f.after[name])
+			}
+			f.opened = append(f.opened, p)
+			return nil
+		},
+		devices: func(string) (int, error) { return f.devices, f.cuErr },
+		needed:  func(p string) ([]string, error) { return f.needed[filepath.Base(p)], nil },
+	}
+}
+
+func (f *fakeMachine) isOpen(name string) bool {
+	for _, p := range f.opened {
+		if filepath.Base(p) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// TestCheckDevice checks what checkDevice reports first and lists, and that it loads the CUDA
+// libraries by absolute path from the first folder in the search order.
+func TestCheckDevice(t *testing.T) {
+	root := t.TempDir()
+	gpuCore := filepath.Join(root, "ort-gpu", LibName)
+	cpuCore := filepath.Join(root, "ort", LibName)
+	touch(t, gpuCore, cpuCore)
+	for _, p := range []string{providersShared, providerCUDA, providerTensorRT} {
+		touch(t, filepath.Join(root, "ort-gpu", p))
+	}
+	cudaNeeds := []string{"libcublasLt.so.13", "libcublas.so.13", "libcurand.so.10", "libcudart.so.13", cudaDriver, "libstdc++.so.6", "libc.so.6"}
+	trtNeeds := []string{"libcublas.so.13", "libnvinfer.so.10", "libnvonnxparser.so.10", "libcudart.so.13", cudnn, "libc.so.6"}
+	sys, py := filepath.Join(root, "sys"), filepath.Join(root, "py")
+	all := []string{"libcublasLt.so.13", "libcublas.so.13", "libcurand.so.10", "libcudart.so.13", cudnn, "libcudnn_graph.so.9", "libnvinfer.so.10", "libnvonnxparser.so.10"}
+	for _, n := range all {
+		touch(t, filepath.Join(py, n))
+	}
+	touch(t, filepath.Join(sys, "libcudart.so.13"))
+	drv := filepath.Join(root, "driver")
+	touch(t, filepath.Join(drv, cudaDriver))
+	noCublasLt := filepath.Join(root, "partial")
+	for _, n := range all[1:] {
+		touch(t, filepath.Join(noCublasLt, n))
+	}
+
+	for _, c := range []struct {
+		name   string
+		f      fakeMachine
+		core   string
+		dev    Device
+		id     int
+		reason string // "" means nil
+		miss   []string
+		opened []string // base names that must have been opened, in order
+	}{
+		{name: "works", f: fakeMachine{dirs: []string{sys, py}, driver: true, devices: 1},
+			core: gpuCore, dev: DeviceCUDA,
+			opened: []string{cudaDriver, "libcublasLt.so.13", "libcublas.so.13", "libcurand.so.10", "libcudart.so.13", cudnn, "libcudnn_graph.so.9"}},
+		{name: "dependency order", f: fakeMachine{dirs: []string{py}, driver: true, devices: 1, after: map[string]string{"libcublasLt.so.13": "libcudart.so.13"}},
+			core: gpuCore, dev: DeviceCUDA,
+			opened: []string{cudaDriver, "libcublas.so.13", "libcurand.so.10", "libcudart.so.13", cudnn, "libcublasLt.so.13", "libcudnn_graph.so.9"}},
+		{name: "driver in a search folder", f: fakeMachine{dirs: []string{drv, py}, devices: 1},
+			core: gpuCore, dev: DeviceCUDA,
+			opened: []string{cudaDriver, "libcublasLt.so.13", "libcublas.so.13", "libcurand.so.10", "libcudart.so.13", cudnn, "libcudnn_graph.so.9"}},
+		{name: "no driver", f: fakeMachine{dirs: []string{noCublasLt}},
+			core: gpuCore, dev: DeviceCUDA, reason: "no NVIDIA driver (libcuda.so.1 not found)", miss: []string{cudaDriver, "libcublasLt.so.13"}},
+		{name: "no device", f: fakeMachine{dirs: []string{py}, driver: true, devices: 0},
+			core: gpuCore, dev: DeviceCUDA, reason: "no CUDA device"},
+		{name: "cuInit fails", f: fakeMachine{dirs: []string{py}, driver: true, cuErr: errors.New("CUDA_ERROR_NO_DEVICE")},
+			core: gpuCore, dev: DeviceCUDA, reason: "no CUDA device (cuInit: CUDA_ERROR_NO_DEVICE)"},
+		{name: "device id too high", f: fakeMachine{dirs: []string{py}, driver: true, devices: 1},
+			core: gpuCore, dev: DeviceCUDA, id: 1, reason: "no CUDA device 1 (1 found)"},
+		{name: "first missing library", f: fakeMachine{dirs: []string{noCublasLt}, driver: true, devices: 2},
+			core: gpuCore, dev: DeviceCUDA, reason: "libcublasLt.so.13 not found", miss: []string{"libcublasLt.so.13"}},
+		{name: "library does not load", f: fakeMachine{dirs: []string{py}, driver: true, devices: 1, broken: map[string]error{"libcurand.so.10": errors.New("wrong ELF class")}},
+			core: gpuCore, dev: DeviceCUDA, reason: filepath.Join(py, "libcurand.so.10") + ": wrong ELF class", miss: []string{"libcurand.so.10"}},
+		{name: "cpu build", f: fakeMachine{dirs: []string{py}, driver: true, devices: 1},
+			core: cpuCore, dev: DeviceCUDA, reason: providerCUDA + " not found beside " + cpuCore, miss: []string{providerCUDA, providersShared}},
+		{name: "tensorrt", f: fakeMachine{dirs: []string{noCublasLt}, driver: true, devices: 1},
+			core: gpuCore, dev: DeviceTensorRT, reason: "libcublasLt.so.13 not found", miss: []string{"libcublasLt.so.13"}},
+		{name: "tensorrt without TensorRT", f: fakeMachine{dirs: []string{sys}, driver: true, devices: 1},
+			core: gpuCore, dev: DeviceTensorRT, reason: "libcublas.so.13 not found",
+			miss: []string{"libcublas.so.13", "libnvinfer.so.10", "libnvonnxparser.so.10", cudnn, "libcublasLt.so.13", "libcurand.so.10"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.f.needed = map[string][]string{providerCUDA: cudaNeeds, providerTensorRT: trtNeeds}
+			err := checkDevice(c.f.machine(), c.core, c.dev, c.id)
+			if c.reason == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				var names []string
+				for _, p := range c.f.opened {
+					names = append(names, filepath.Base(p))
+					if p != cudaDriver && !strings.HasPrefix(p, c.f.dirs[0]) && !(len(c.f.dirs) > 1 && strings.HasPrefix(p, c.f.dirs[1])) {
+						t.Errorf("opened %s, not by absolute path in the search folders", p)
+					}
+				}
+				if fmt.Sprint(names) != fmt.Sprint(c.opened) {
+					t.Errorf("opened %q, want %q", names, c.opened)
+				}
+				if c.name == "works" && c.f.opened[4] != filepath.Join(sys, "libcudart.so.13") {
+					t.Errorf("libcudart.so.13 from %s, want the first folder's", c.f.opened[4])
+				}
+				return
+			}
+			var me *MissingError
+			if !errors.As(err, &me) {
+				t.Fatalf("got %v, want a *MissingError", err)
+			}
+			if me.Reason != c.reason || fmt.Sprint(me.Missing) != fmt.Sprint(c.miss) {
+				t.Errorf("got reason %q, missing %q\nwant reason %q, missing %q", me.Reason, me.Missing, c.reason, c.miss)
+			}
+			if strings.HasPrefix(c.reason, "no ") {
+				for _, p := range c.f.opened {
+					if filepath.Base(p) != cudaDriver {
+						t.Errorf("loaded %s on a machine without a usable device", p)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestMissingErrorText(t *testing.T) {
+	e := &MissingError{Reason: "no NVIDIA driver (libcuda.so.1 not found)", Missing: []string{"libcuda.so.1", "libcublasLt.so.13", "libcudnn.so.9"}}
+	if got, want := e.Error(), "no NVIDIA driver (libcuda.so.1 not found); also missing libcublasLt.so.13, libcudnn.so.9"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	e = &MissingError{Reason: "no CUDA device"}
+	if got := e.Error(); got != "no CUDA device" {
+		t.Errorf("got %q", got)
 	}
 }

@@ -74,6 +74,9 @@ var lib struct {
 	// noCUDA records that DeviceAuto already fell back to the CPU: the loaded library (or the
 	// machine) has no usable CUDA, so later sessions go straight to the CPU, silently.
 	noCUDA bool
+	// ready holds deviceReady's answer per device and device id: the machine does not change
+	// while the process runs.
+	ready map[string]error
 }
 
 // Load loads the ONNX Runtime shared library at path and initializes the process-global
