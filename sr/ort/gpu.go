@@ -1,7 +1,9 @@
 package ort
 
 import (
+	"bytes"
 	"debug/elf"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,6 +35,11 @@ const (
 // ErrGPUBuildNotFound is returned by LibraryFor when cuda or tensorrt is asked for, no library is
 // named explicitly and the cache has no GPU build. It wraps ErrLibraryNotFound.
 var ErrGPUBuildNotFound = fmt.Errorf("%w: no GPU build", ErrLibraryNotFound)
+
+// ErrVersionMismatch is returned by Load when a provider library beside the core was built for
+// another ONNX Runtime release than the core: the provider bridge is a C++ interface without a
+// version check, so such a pair is refused before anything is initialized.
+var ErrVersionMismatch = errors.New("onnxruntime: core and provider versions differ")
 
 // LibraryFor resolves the ONNX Runtime library for device dev. An explicit path, then
 // $UGCSR_ORT_LIB, wins as in LibraryPath. Otherwise the cache decides:
@@ -401,4 +408,88 @@ func deviceReady(dev Device, id int) error {
 	}
 	lib.ready[key] = err
 	return err
+}
+
+// checkPairing refuses a core whose provider libraries (beside it) belong to another ONNX Runtime
+// release. A folder without providers (the CPU build) passes without being opened.
+func checkPairing(core string) error {
+	var provs []string
+	for _, p := range []string{providerCUDA, providerTensorRT} {
+		if path := filepath.Join(filepath.Dir(core), p); isFile(path) {
+			provs = append(provs, path)
+		}
+	}
+	if len(provs) == 0 {
+		return nil
+	}
+	v, err := coreVersion(core)
+	if err != nil {
+		return fmt.Errorf("onnxruntime: load %s: %w", core, err)
+	}
+	for _, p := range provs {
+		pv, err := providerVersion(p, v)
+		if err != nil {
+			return fmt.Errorf("onnxruntime: %w", err)
+		}
+		if pv != v {
+			return fmt.Errorf("%w: %s is ONNX Runtime %s, %s beside it is %s", ErrVersionMismatch, core, v, filepath.Base(p), pv)
+		}
+	}
+	return nil
+}
+
+// providerVersion returns want if the provider library at path carries want as its ONNX Runtime
+// version (the release string every provider embeds in .rodata), else the version-like strings it
+// does carry ("unknown" if none).
+func providerVersion(path, want string) (string, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	s := f.Section(".rodata")
+	if s == nil {
+		return "", fmt.Errorf("%s: no .rodata section", path)
+	}
+	b, err := s.Data()
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	if want != "" && bytes.Contains(b, []byte("\x00"+want+"\x00")) {
+		return want, nil
+	}
+	var found []string
+	for i := 0; ; {
+		j := bytes.Index(b[i:], []byte("\x001."))
+		if j < 0 {
+			break
+		}
+		start := i + j + 1
+		end := bytes.IndexByte(b[start:], 0)
+		if end < 0 {
+			break
+		}
+		if c := string(b[start : start+end]); isVersion(c) && !contains(found, c) {
+			found = append(found, c)
+		}
+		i = start
+	}
+	if len(found) == 0 {
+		return "unknown", nil
+	}
+	return strings.Join(found, " or "), nil
+}
+
+// isVersion reports whether s is MAJOR.MINOR.PATCH in decimal digits.
+func isVersion(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" || len(p) > 4 || strings.Trim(p, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
 }

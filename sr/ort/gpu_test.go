@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ugcsr/ugcsr/internal/appcache"
 )
 
 func touch(t *testing.T, paths ...string) {
@@ -261,5 +263,54 @@ func TestMissingErrorText(t *testing.T) {
 	e = &MissingError{Reason: "no CUDA device"}
 	if got := e.Error(); got != "no CUDA device" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// gpuBuild returns the cached GPU build's core, skipping t (failing it under $UGCSR_REQUIRE_ORT=1)
+// when setup --gpu has not laid it out.
+func gpuBuild(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(appcache.Dir(), GPUDir, LibName)
+	for _, f := range []string{LibName, providersShared, providerCUDA, providerTensorRT} {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(p), f)); err != nil {
+			TestSkip(t, "GPU build not installed (scripts/setup.sh --gpu): %v", err)
+		}
+	}
+	return p
+}
+
+// TestPairing checks that the GPU build's providers carry its core's release and that a core of
+// another release beside them is refused before anything is initialized.
+func TestPairing(t *testing.T) {
+	core := gpuBuild(t)
+	for _, p := range []string{providerCUDA, providerTensorRT} {
+		v, err := providerVersion(filepath.Join(filepath.Dir(core), p), "1.29.0")
+		if err != nil || v != "1.29.0" {
+			t.Errorf("%s: version %q, %v; want 1.29.0", p, v, err)
+		}
+		if v, err := providerVersion(filepath.Join(filepath.Dir(core), p), "1.30.0"); err != nil || v != "1.29.0" {
+			t.Errorf("%s asked for 1.30.0: %q, %v; want the 1.29.0 it carries", p, v, err)
+		}
+	}
+	cpu, err := LibraryPath("", appcache.Dir())
+	if err != nil {
+		TestSkip(t, "%v", err)
+	}
+	mixed := t.TempDir()
+	links := map[string]string{LibName: cpu}
+	for _, p := range []string{providersShared, providerCUDA, providerTensorRT} {
+		links[p] = filepath.Join(filepath.Dir(core), p)
+	}
+	for name, target := range links {
+		if err := os.Symlink(target, filepath.Join(mixed, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = checkPairing(filepath.Join(mixed, LibName))
+	if !errors.Is(err, ErrVersionMismatch) || !strings.Contains(err.Error(), "is ONNX Runtime 1.30.0, libonnxruntime_providers_cuda.so beside it is 1.29.0") {
+		t.Errorf("1.30.0 core with 1.29.0 providers: %v", err)
+	}
+	if err := checkPairing(cpu); err != nil {
+		t.Errorf("the CPU build alone: %v", err)
 	}
 }

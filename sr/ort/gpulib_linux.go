@@ -45,6 +45,22 @@ static int ugcsr_gpu_devices(void *h, int *count, const char **name) {
 	}
 	return r;
 }
+
+// OrtApiBase of onnxruntime_c_api.h, the one struct a library of any release exports first.
+typedef struct {
+	const void *(*GetApi)(uint32_t version);
+	const char *(*GetVersionString)(void);
+} ugcsr_OrtApiBase;
+
+// ugcsr_gpu_ort_version returns the version string of the ONNX Runtime in handle h, or NULL.
+static const char *ugcsr_gpu_ort_version(void *h) {
+	const ugcsr_OrtApiBase *(*getBase)(void) = (const ugcsr_OrtApiBase *(*)(void))dlsym(h, "OrtGetApiBase");
+	if (getBase == NULL) {
+		return NULL;
+	}
+	const ugcsr_OrtApiBase *b = getBase();
+	return b != NULL && b->GetVersionString != NULL ? b->GetVersionString() : NULL;
+}
 */
 import "C"
 
@@ -96,4 +112,19 @@ func cudaDevices(path string) (int, error) {
 		return 0, errors.New(C.GoString(name))
 	}
 	return int(n), nil
+}
+
+// coreVersion returns the version of the ONNX Runtime library at path (OrtGetApiBase's
+// GetVersionString) without initializing it. The library stays loaded, RTLD_LOCAL: Load's
+// onnxruntime.InitializeEnvironment opens the same file and gets the same handle.
+func coreVersion(path string) (string, error) {
+	h, err := dlopen(path, false)
+	if err != nil {
+		return "", err
+	}
+	v := C.ugcsr_gpu_ort_version(h)
+	if v == nil {
+		return "", fmt.Errorf("%s: no OrtGetApiBase", path)
+	}
+	return C.GoString(v), nil
 }
