@@ -1,10 +1,13 @@
 package ort
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -312,5 +315,110 @@ func TestPairing(t *testing.T) {
 	}
 	if err := checkPairing(cpu); err != nil {
 		t.Errorf("the CPU build alone: %v", err)
+	}
+}
+
+// envGPUChild names the variable that makes TestGPUBuild's re-run of the test binary the child:
+// loading the GPU build is for good, so it happens in a process of its own.
+const envGPUChild = "UGCSR_ORT_TEST_GPU_CHILD"
+
+// TestGPUBuild loads the GPU build in child processes and asks for cuda and tensorrt: on a
+// machine without a GPU each gives ErrDeviceUnavailable naming what is missing (never ONNX
+// Runtime's "not enabled in this build" or a bare "Failed to load shared library"); with a stub
+// driver reporting a device, the first missing CUDA library by file name; with a stub reporting
+// none, "no CUDA device". Where a GPU is present, cuda must work.
+func TestGPUBuild(t *testing.T) {
+	if os.Getenv(envGPUChild) != "" {
+		t.Skip("child")
+	}
+	gpuBuild(t)
+	child := func(t *testing.T, cudaPath string) string {
+		t.Helper()
+		cmd := exec.Command(os.Args[0], "-test.run=^TestGPUBuildChild$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), envGPUChild+"=1", EnvCUDAPath+"="+cudaPath)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.Contains(line, "gpu_test.go") {
+				t.Log(strings.TrimSpace(line))
+			}
+		}
+		return string(out)
+	}
+	t.Run("machine", func(t *testing.T) {
+		out := child(t, "")
+		missing := `(no NVIDIA driver \(libcuda\.so\.1|no CUDA device|lib[A-Za-z_]+\.so[.0-9]* not found|/lib[A-Za-z_]+\.so[.0-9]*: )`
+		for _, dev := range []string{"cuda", "tensorrt"} {
+			want := `gpu_test.go:\d+: ` + dev + `: ` + missing
+			switch {
+			case GPUPresent() && dev == "cuda":
+				want = `gpu_test.go:\d+: cuda: ok`
+			case GPUPresent():
+				want = `gpu_test.go:\d+: tensorrt: (ok|` + missing + `)` // TensorRT is not known to be on the GPU machines
+			}
+			if !regexp.MustCompile(want).MatchString(out) {
+				t.Errorf("%s: no line naming what is missing in\n%s", dev, out)
+			}
+		}
+	})
+	t.Run("stub driver, one device", func(t *testing.T) {
+		stub := TestCUDAStub(t, 1)
+		if findLib("libcublasLt.so.13", CUDASearchDirs()) != "" {
+			t.Skip("CUDA libraries are installed")
+		}
+		if out := child(t, stub); !strings.Contains(out, "cuda: libcublasLt.so.13 not found") {
+			t.Errorf("want the first missing CUDA library named:\n%s", out)
+		}
+	})
+	t.Run("stub driver, no device", func(t *testing.T) {
+		stub := TestCUDAStub(t, 0)
+		if out := child(t, stub); !strings.Contains(out, "cuda: no CUDA device") {
+			t.Errorf("want no CUDA device:\n%s", out)
+		}
+	})
+	t.Run("stub driver, cuInit fails", func(t *testing.T) {
+		stub := TestCUDAStub(t, -1)
+		if out := child(t, stub); !strings.Contains(out, "cuda: no CUDA device (cuInit: CUDA_ERROR_NO_DEVICE)") {
+			t.Errorf("want no CUDA device with cuInit's error:\n%s", out)
+		}
+	})
+}
+
+// TestGPUBuildChild is TestGPUBuild's child: it loads the GPU build as --device cuda does and
+// tries cuda and tensorrt, logging "DEVICE: ok" or "DEVICE: REASON".
+func TestGPUBuildChild(t *testing.T) {
+	if os.Getenv(envGPUChild) == "" {
+		t.Skip("run by TestGPUBuild")
+	}
+	rt := Runtime{Device: DeviceCUDA, Threads: 1}
+	rt.Init()
+	if err := rt.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if v := Version(); v != "1.29.0" || filepath.Base(filepath.Dir(Loaded())) != GPUDir {
+		t.Fatalf("loaded %s, ONNX Runtime %s; want the GPU build, 1.29.0", Loaded(), v)
+	}
+	for _, dev := range []Device{DeviceCUDA, DeviceTensorRT} {
+		err := TryDevice(context.Background(), dev)
+		if err == nil {
+			t.Logf("%v: ok", dev)
+			continue
+		}
+		if !errors.Is(err, ErrDeviceUnavailable) {
+			t.Errorf("%v: %v; want ErrDeviceUnavailable", dev, err)
+		}
+		for _, bad := range []string{"not enabled in this build", "Failed to load shared library"} {
+			if strings.Contains(err.Error(), bad) {
+				t.Errorf("%v: %q says %q, not what is missing", dev, err, bad)
+			}
+		}
+		var me *MissingError
+		if errors.As(err, &me) {
+			t.Logf("%v: %s", dev, me)
+		} else {
+			t.Logf("%v: %v", dev, err)
+		}
 	}
 }
