@@ -24,12 +24,13 @@ func TestSkip(t testing.TB, format string, args ...any) {
 	t.Skipf(format, args...)
 }
 
-// TestLoad loads ONNX Runtime for a test, resolving the library like the CLI does without flags
-// (LibraryFor with DeviceAuto: $UGCSR_ORT_LIB, then the cache, appcache.Dir). If there is none it
-// skips t, or fails it when $UGCSR_REQUIRE_ORT is 1. It returns the library path.
+// TestLoad loads ONNX Runtime for a test: $UGCSR_ORT_LIB, else the cache's CPU build (LibraryPath
+// with appcache.Dir), whatever the machine, so that exact comparisons hold on GPU machines too; the
+// GPU build is tried in child processes (TestGPUBuild). If there is none it skips t, or fails it
+// when $UGCSR_REQUIRE_ORT is 1. It returns the library path.
 func TestLoad(t testing.TB) string {
 	t.Helper()
-	p, err := LibraryFor("", appcache.Dir(), DeviceAuto)
+	p, err := LibraryPath("", appcache.Dir())
 	if err != nil {
 		TestSkip(t, "%v", err)
 	}
