@@ -64,7 +64,7 @@ func (o *upscaleOptions) flags() []cli.Flag {
 		&cli.IntFlag{Name: "workers", Usage: "backend workers", DefaultText: "1 for ONNX models, cores for classical", Destination: &o.workers},
 		&cli.IntFlag{Name: "max-inflight", Usage: "frames in flight between decoder and encoder", DefaultText: "2*workers*batch+2", Destination: &o.inflight},
 		&cli.StringFlag{Name: "device", Value: "auto", EnvVars: []string{"UGCSR_DEVICE"}, Usage: "auto, cpu, cuda or tensorrt (ONNX models)", Destination: &o.device},
-		&cli.StringFlag{Name: "ort-lib", EnvVars: []string{"UGCSR_ORT_LIB"}, Usage: "path of libonnxruntime.so (default: the copy setup caches)", Destination: &o.cfg.Backends.Runtime.Library},
+		&cli.StringFlag{Name: "ort-lib", EnvVars: []string{"UGCSR_ORT_LIB"}, Usage: "path of libonnxruntime.so (default: the build setup caches for the device: ort-gpu/ for cuda and tensorrt, and for auto where a GPU shows; else ort/)", Destination: &o.cfg.Backends.Runtime.Library},
 		&cli.IntFlag{Name: "threads", Usage: "ONNX Runtime intra-op threads", DefaultText: "cores", Destination: &o.cfg.Backends.Runtime.Threads},
 		&cli.IntFlag{Name: "tile", Usage: "model tile size in input pixels", DefaultText: "automatic", Destination: &o.cfg.Backends.RealESRGAN.Tile},
 		&cli.StringFlag{Name: "precision", Usage: "arithmetic of the Real-ESRGAN models: fp32 (the only one today)", DefaultText: "fp32", Destination: &o.cfg.Backends.RealESRGAN.Precision},

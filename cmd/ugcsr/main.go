@@ -74,6 +74,12 @@ func exitCode(err error) int {
 // flagHint names the flag or step that answers a library error (the libraries never speak CLI).
 func flagHint(err error) string {
 	switch {
+	case errors.Is(err, ort.ErrGPUBuildNotFound):
+		return " (run scripts/setup.sh --gpu or pass --ort-lib)"
+	case errors.Is(err, ort.ErrVersionMismatch):
+		return " (run scripts/setup.sh --gpu)"
+	case errors.Is(err, ort.ErrDeviceUnavailable):
+		return " (ugcsr probe --devices says what works)"
 	case errors.Is(err, ort.ErrLibraryNotFound):
 		return " (run scripts/setup.sh or pass --ort-lib)"
 	case errors.Is(err, realesrgan.ErrModelNotFound):
@@ -104,7 +110,8 @@ func newApp(stop <-chan struct{}) *cli.App {
 			"ugcsr -i clip.mp4 -s 2 out.mp4                       (Real-ESRGAN x4fast, resized to x2)\n" +
 			"ugcsr -i clip.mp4 --model lanczos -vf scale=1920:-2 out.mp4\n" +
 			"ffmpeg -i in.mov -f nut - | ugcsr -i - -s 2 -f nut - | ffplay -\n" +
-			"ugcsr probe FILE",
+			"ugcsr probe FILE\n" +
+			"ugcsr probe --devices                                (which of cpu, cuda, tensorrt work here)",
 		Description: "Frames are decoded with FFmpeg, upscaled by the chosen model and re-encoded; audio, subtitle\n" +
 			"and data streams are copied packet for packet, timestamps and metadata are kept. The output is\n" +
 			"written to a temporary file and renamed into place when complete. Ctrl-C once finishes a\n" +

@@ -74,6 +74,9 @@ var lib struct {
 	// noCUDA records that DeviceAuto already fell back to the CPU: the loaded library (or the
 	// machine) has no usable CUDA, so later sessions go straight to the CPU, silently.
 	noCUDA bool
+	// ready holds deviceReady's answer per device and device id: the machine does not change
+	// while the process runs.
+	ready map[string]error
 }
 
 // Load loads the ONNX Runtime shared library at path and initializes the process-global
@@ -81,6 +84,9 @@ var lib struct {
 // errors instead of lines on stderr). Only the first successful call does work; later calls with the same library (or
 // path "") return nil, and a call naming a different file fails, since a process can hold only one
 // ONNX Runtime. A failed Load may be retried. Load is safe for concurrent use.
+//
+// When provider libraries lie beside the library (the GPU build, see GPUDir), Load first checks that
+// they belong to the same ONNX Runtime release and refuses a mismatch with ErrVersionMismatch.
 func Load(path string) error {
 	lib.mu.Lock()
 	defer lib.mu.Unlock()
@@ -95,6 +101,9 @@ func Load(path string) error {
 	}
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("%w: %v", ErrLibraryNotFound, err)
+	}
+	if err := checkPairing(path); err != nil {
+		return err
 	}
 	onnxruntime.SetSharedLibraryPath(path)
 	if err := onnxruntime.InitializeEnvironment(onnxruntime.WithLogLevelFatal()); err != nil {

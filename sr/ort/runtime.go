@@ -1,6 +1,7 @@
 package ort
 
 import (
+	"os"
 	"runtime"
 
 	"github.com/ugcsr/ugcsr/internal/appcache"
@@ -12,8 +13,9 @@ type Runtime struct {
 	// Device selects the execution provider (optional). It defaults to DeviceAuto: CUDA when the
 	// loaded library and the machine have it, else the CPU with one log line.
 	Device Device
-	// Library is the path of libonnxruntime.so (optional). It defaults to $UGCSR_ORT_LIB, then
-	// <CacheDir>/ort/libonnxruntime.so.1 (see LibraryPath).
+	// Library is the path of libonnxruntime.so (optional). It defaults to $UGCSR_ORT_LIB, then the
+	// cache's build for Device: <CacheDir>/ort-gpu for cuda and tensorrt, and for auto on a machine
+	// with an NVIDIA GPU; else <CacheDir>/ort (see LibraryFor).
 	Library string
 	// Threads is the intra-op thread count of each session (optional). It defaults to the number
 	// of cores.
@@ -33,9 +35,14 @@ func (r *Runtime) Init() {
 	}
 }
 
-// Load resolves the library (see LibraryPath) and loads it, once per process.
+// Load resolves the library for r.Device (see LibraryFor) and loads it, once per process. When a
+// library is already loaded and none is named (r.Library, $UGCSR_ORT_LIB), that one is kept: the
+// first Load of the process chose it.
 func (r *Runtime) Load() error {
-	p, err := LibraryPath(r.Library, r.CacheDir)
+	if r.Library == "" && os.Getenv(EnvLib) == "" && Loaded() != "" {
+		return nil
+	}
+	p, err := LibraryFor(r.Library, r.CacheDir, r.Device)
 	if err != nil {
 		return err
 	}

@@ -248,6 +248,10 @@ func shortError(err error) string {
 
 // cudaReason says in a few words why CUDA could not be used.
 func cudaReason(err error) string {
+	var me *MissingError
+	if errors.As(err, &me) {
+		return me.Reason
+	}
 	msg := shortError(err)
 	if strings.Contains(msg, "providers_shared") || strings.Contains(msg, "not enabled in this build") {
 		return "this ONNX Runtime build has no CUDA provider"
@@ -262,7 +266,12 @@ func devOrCUDA(d Device) Device {
 	return d
 }
 
+// appendCUDA checks what the CUDA provider needs (deviceReady: driver, device, provider and CUDA
+// libraries, these loaded by absolute path) and appends the provider.
 func appendCUDA(opts *onnxruntime.SessionOptions, cfg Config) error {
+	if err := deviceReady(DeviceCUDA, cfg.DeviceID); err != nil {
+		return err
+	}
 	co, err := onnxruntime.NewCUDAProviderOptions()
 	if err != nil {
 		return err
@@ -278,7 +287,11 @@ func appendCUDA(opts *onnxruntime.SessionOptions, cfg Config) error {
 	return opts.AppendExecutionProviderCUDA(co)
 }
 
+// appendTensorRT checks what the TensorRT provider needs (see appendCUDA) and appends the provider.
 func appendTensorRT(opts *onnxruntime.SessionOptions, cfg Config) error {
+	if err := deviceReady(DeviceTensorRT, cfg.DeviceID); err != nil {
+		return err
+	}
 	to, err := onnxruntime.NewTensorRTProviderOptions()
 	if err != nil {
 		return err
