@@ -37,23 +37,33 @@ func TestMain(m *testing.M) {
 // UGCSR_REQUIRE_ORT=1). The golden and parity tests depend on the precision being fp32.
 func openNamed(t testing.TB, name string) *Backend {
 	t.Helper()
+	return openPrecision(t, name, PrecisionFP32)
+}
+
+// openPrecision is openNamed in the given precision.
+func openPrecision(t testing.TB, name, precision string) *Backend {
+	t.Helper()
 	ort.TestLoad(t)
 	opened.mu.Lock()
 	defer opened.mu.Unlock()
-	if b := opened.m[name]; b != nil {
+	key := name + "/" + precision
+	if b := opened.m[key]; b != nil {
 		return b
 	}
-	b, err := Open(Config{Model: name, Logf: t.Logf, Runtime: ort.Runtime{Device: ort.DeviceCPU}, Options: Options{Precision: PrecisionFP32}})
+	b, err := Open(Config{Model: name, Logf: t.Logf, Runtime: ort.Runtime{Device: ort.DeviceCPU}, Options: Options{Precision: precision}})
 	if errors.Is(err, ErrModelNotFound) {
 		ort.TestSkip(t, "%v", err)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
+	if b.Precision() != precision {
+		t.Fatalf("opened %s in %s, asked for %s", name, b.Precision(), precision)
+	}
 	if opened.m == nil {
 		opened.m = map[string]*Backend{}
 	}
-	opened.m[name] = b
+	opened.m[key] = b
 	return b
 }
 

@@ -21,24 +21,29 @@ func ModelsDir(cacheDir string) string {
 	return filepath.Join(cacheDir, filepath.FromSlash(upscaylModels))
 }
 
-// ConvertedPath returns where the ONNX conversion of the named model is cached:
-// <cacheDir>/models/<name>.v<ncnn.Version>.onnx, so a converter change never reuses a stale file.
-func ConvertedPath(name, cacheDir string) string {
+// ConvertedPath returns where the ONNX conversion of the named model in precision (PrecisionFP32 or
+// PrecisionFP16) is cached: <cacheDir>/models/<name>.v<ncnn.Version>.<precision>.onnx, so a
+// converter change never reuses a stale file.
+func ConvertedPath(name, precision, cacheDir string) string {
 	if cacheDir == "" {
 		cacheDir = appcache.Dir()
 	}
-	return filepath.Join(cacheDir, "models", fmt.Sprintf("%s.v%d.onnx", name, ncnn.Version))
+	return filepath.Join(cacheDir, "models", fmt.Sprintf("%s.v%d.%s.onnx", name, ncnn.Version, precision))
 }
 
-// Convert returns the path of the ONNX form of the named model (X4Fast or X4Plus), converting
-// <ModelsDir>/<name>.param and .bin on first use, or again when either is newer than the cached
-// file. The file is written atomically (temporary file, then rename), so concurrent processes at
-// worst convert twice. Missing ncnn files give an error wrapping ErrModelNotFound.
-func Convert(name, cacheDir string) (string, error) {
+// Convert returns the path of the ONNX form of the named model (X4Fast or X4Plus) in precision
+// (PrecisionFP32 or PrecisionFP16), converting <ModelsDir>/<name>.param and .bin on first use, or
+// again when either is newer than the cached file. The file is written atomically (temporary file,
+// then rename), so concurrent processes at worst convert twice. Missing ncnn files give an error
+// wrapping ErrModelNotFound.
+func Convert(name, precision, cacheDir string) (string, error) {
 	if name != X4Fast && name != X4Plus {
 		return "", fmt.Errorf("realesrgan: convert: %q is not a known ncnn model", name)
 	}
-	out := ConvertedPath(name, cacheDir)
+	if precision != PrecisionFP32 && precision != PrecisionFP16 {
+		return "", fmt.Errorf("realesrgan: convert: precision %q: want %q or %q", precision, PrecisionFP32, PrecisionFP16)
+	}
+	out := ConvertedPath(name, precision, cacheDir)
 	dir := ModelsDir(cacheDir)
 	param, bin := filepath.Join(dir, name+".param"), filepath.Join(dir, name+".bin")
 	var newest int64
@@ -53,7 +58,11 @@ func Convert(name, cacheDir string) (string, error) {
 		return out, nil
 	}
 
-	data, err := ncnn.ConvertFiles(param, bin)
+	n, err := ncnn.ReadFiles(param, bin)
+	if err != nil {
+		return "", fmt.Errorf("realesrgan: convert %s: %w", name, err)
+	}
+	data, err := ncnn.ConvertOptions(n, ncnn.Options{FP16: precision == PrecisionFP16})
 	if err != nil {
 		return "", fmt.Errorf("realesrgan: convert %s: %w", name, err)
 	}

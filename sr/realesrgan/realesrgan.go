@@ -13,6 +13,7 @@
 package realesrgan
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,9 +37,28 @@ const (
 	X4Plus = "realesrgan-x4plus"
 )
 
-// PrecisionFP32 is the one value Config.Precision accepts today: weights, activations and arithmetic
-// in float32.
-const PrecisionFP32 = "fp32"
+// Values of Options.Precision.
+const (
+	// PrecisionFP32 runs the model with weights, activations and arithmetic in float32.
+	PrecisionFP32 = "fp32"
+	// PrecisionFP16 runs the converter's float16 model (sr/ncnn Options.FP16): weights, biases,
+	// slopes and activations in float16, the graph's input and output float32, so the tiles fed
+	// and read are the same. Only for the converted ncnn models, not for a foreign .onnx.
+	PrecisionFP16 = "fp16"
+)
+
+// DefaultPrecision is the precision an unset Options.Precision takes for a converted ncnn model on
+// device d: PrecisionFP16 on CUDA and TensorRT, whose GPUs run float16 convolutions on tensor cores
+// and move half the bytes, PrecisionFP32 otherwise. On the CPU, ONNX Runtime (1.30, x86) has no
+// float16 Conv kernel: it casts an fp16 model's weights to float32 and runs the convolutions in
+// float32, so fp16 is no faster there (x4plus is about twice as slow) and only less exact. A
+// foreign .onnx model always runs in its own precision (fp32).
+func DefaultPrecision(d ort.Device) string {
+	if d == ort.DeviceCUDA || d == ort.DeviceTensorRT {
+		return PrecisionFP16
+	}
+	return PrecisionFP32
+}
 
 // Prepadding is the number of LR pixels of context read around every tile, as in
 // realesrgan-ncnn-vulkan.
@@ -74,20 +94,21 @@ type Options struct {
 	// ModelScale is the native scale of a foreign model (optional). It defaults to 0, which infers
 	// it with a probe run on a 32x32 input.
 	ModelScale int
-	// Precision is the arithmetic the model runs in (optional). It defaults to PrecisionFP32, the
-	// only value accepted today. Tests that compare with references set it explicitly, so that a
-	// later change of the default cannot change what they compare.
+	// Precision is the arithmetic the model runs in, PrecisionFP32 or PrecisionFP16 (optional). It
+	// defaults to DefaultPrecision of the device the first session runs on: with DeviceAuto, Open
+	// creates that session with the fp32 model and, should it land on CUDA, replaces it with the
+	// fp16 one. Tests that compare with references set it explicitly, so that the device cannot
+	// change what they compare.
 	Precision string
 }
 
-// Init fills the defaults and validates.
+// Init validates. It leaves Precision empty when unset: the default depends on the device (see
+// DefaultPrecision), which Open settles.
 func (o *Options) Init() error {
 	switch o.Precision {
-	case "":
-		o.Precision = PrecisionFP32
-	case PrecisionFP32:
+	case "", PrecisionFP32, PrecisionFP16:
 	default:
-		return fmt.Errorf("realesrgan: precision %q: only %q is supported", o.Precision, PrecisionFP32)
+		return fmt.Errorf("realesrgan: precision %q: want %q or %q", o.Precision, PrecisionFP32, PrecisionFP16)
 	}
 	if o.Tile < 0 || o.ModelScale < 0 {
 		return fmt.Errorf("realesrgan: negative tile (%d) or model scale (%d)", o.Tile, o.ModelScale)
@@ -116,6 +137,7 @@ type Backend struct {
 	pxCost        int // working bytes per padded input pixel, for AutoTile
 	cfg           Config
 	device        ort.Device // what sessions actually run on
+	precision     string     // PrecisionFP32 or PrecisionFP16, never ""
 
 	mu    sync.Mutex
 	spare *ort.Session // the session Open created, handed to the first NewUpscaler
@@ -129,8 +151,9 @@ var (
 )
 
 // Open loads ONNX Runtime (once per process), prepares the model (converting the ncnn files to
-// <CacheDir>/models/<name>.onnx on first use) and creates the first session, which settles the
-// device: with ort.DeviceAuto and no CUDA it logs one line and uses the CPU.
+// ConvertedPath on first use) and creates the first session, which settles the device: with
+// ort.DeviceAuto and no CUDA it logs one line and uses the CPU. An unset Precision then follows
+// the device (DefaultPrecision).
 func Open(cfg Config) (*Backend, error) {
 	cfg.Runtime.Init()
 	if cfg.Logf == nil {
@@ -151,20 +174,29 @@ func Open(cfg Config) (*Backend, error) {
 		return nil, err
 	}
 
-	b := &Backend{cfg: cfg}
-	if cfg.Model == X4Fast || cfg.Model == X4Plus {
-		path, err := Convert(cfg.Model, cfg.CacheDir)
-		if err != nil {
-			return nil, err
-		}
-		// The converter's contract: input "input" [1,3,H,W], output "output" [1,3,4H,4W].
-		b.name, b.model, b.input, b.output, b.scale = cfg.Model, ort.Model{Path: path}, "input", "output", 4
+	b := &Backend{cfg: cfg, precision: cfg.Precision}
+	if b.precision == "" && cfg.Device != ort.DeviceAuto {
+		b.precision = DefaultPrecision(cfg.Device)
+	}
+	named := cfg.Model == X4Fast || cfg.Model == X4Plus
+	if named {
+		// The converter's contract: input "input" [N,3,H,W], output "output" [N,3,4H,4W].
+		b.name, b.input, b.output, b.scale = cfg.Model, "input", "output", 4
 		b.pxCost = 1 << 10 // a few live 64-channel fp32 activations at input resolution
 		if cfg.Model == X4Plus {
 			b.pxCost = 12 << 10 // three 64-channel activations at 4x resolution dominate
 		}
-	} else if err := b.openForeign(cfg.Model); err != nil {
-		return nil, err
+		if err := b.convert(cmp.Or(b.precision, PrecisionFP32)); err != nil {
+			return nil, err
+		}
+	} else {
+		if b.precision == PrecisionFP16 {
+			return nil, fmt.Errorf("realesrgan: precision %q: only for the converted models %s and %s, not a foreign .onnx", PrecisionFP16, X4Fast, X4Plus)
+		}
+		b.precision = PrecisionFP32
+		if err := b.openForeign(cfg.Model); err != nil {
+			return nil, err
+		}
 	}
 
 	s, err := ort.NewSession(b.model, b.sessionConfig(cfg.Device))
@@ -172,6 +204,18 @@ func Open(cfg Config) (*Backend, error) {
 		return nil, fmt.Errorf("realesrgan: %s: %w", b.name, err)
 	}
 	b.device = s.Device()
+	if b.precision == "" { // DeviceAuto: the fp32 session told the device
+		b.precision = DefaultPrecision(b.device)
+		if b.precision != PrecisionFP32 {
+			s.Close()
+			if err := b.convert(b.precision); err != nil {
+				return nil, err
+			}
+			if s, err = ort.NewSession(b.model, b.sessionConfig(b.device)); err != nil {
+				return nil, fmt.Errorf("realesrgan: %s: %w", b.name, err)
+			}
+		}
+	}
 	if b.scale == 0 {
 		if b.scale, err = probeScale(s); err != nil {
 			s.Close()
@@ -184,6 +228,16 @@ func Open(cfg Config) (*Backend, error) {
 	}
 	b.spare = s
 	return b, nil
+}
+
+// convert points b.model at the named model's conversion in precision, converting on first use.
+func (b *Backend) convert(precision string) error {
+	path, err := Convert(b.name, precision, b.cfg.CacheDir)
+	if err != nil {
+		return err
+	}
+	b.model = ort.Model{Path: path}
+	return nil
 }
 
 // openForeign checks a foreign .onnx model's inputs and outputs.
@@ -261,6 +315,9 @@ func (b *Backend) Scale() int { return b.scale }
 
 // Device returns the execution provider the sessions run on (never ort.DeviceAuto).
 func (b *Backend) Device() ort.Device { return b.device }
+
+// Precision returns the precision the model runs in: PrecisionFP32 or PrecisionFP16.
+func (b *Backend) Precision() string { return b.precision }
 
 // Counters implements sr.Counter: "tiles" counts model runs so far, over all upscalers.
 func (b *Backend) Counters(visit func(key string, value int64)) {
