@@ -21,14 +21,18 @@ func ModelsDir(cacheDir string) string {
 	return filepath.Join(cacheDir, filepath.FromSlash(upscaylModels))
 }
 
+// convertVersion changes whenever the options Convert gives the converter change (the batch
+// dimension, nodes appended), as ncnn.Version does when the converter's output changes.
+const convertVersion = 1
+
 // ConvertedPath returns where the ONNX conversion of the named model in precision (PrecisionFP32 or
-// PrecisionFP16) is cached: <cacheDir>/models/<name>.v<ncnn.Version>.<precision>.onnx, so a
-// converter change never reuses a stale file.
+// PrecisionFP16) is cached: <cacheDir>/models/<name>.v<ncnn.Version>.<convertVersion>.<precision>.onnx,
+// so a converter change never reuses a stale file. Converted models take a batch of any size.
 func ConvertedPath(name, precision, cacheDir string) string {
 	if cacheDir == "" {
 		cacheDir = appcache.Dir()
 	}
-	return filepath.Join(cacheDir, "models", fmt.Sprintf("%s.v%d.%s.onnx", name, ncnn.Version, precision))
+	return filepath.Join(cacheDir, "models", fmt.Sprintf("%s.v%d.%d.%s.onnx", name, ncnn.Version, convertVersion, precision))
 }
 
 // Convert returns the path of the ONNX form of the named model (X4Fast or X4Plus) in precision
@@ -62,7 +66,7 @@ func Convert(name, precision, cacheDir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("realesrgan: convert %s: %w", name, err)
 	}
-	data, err := ncnn.ConvertOptions(n, ncnn.Options{FP16: precision == PrecisionFP16})
+	data, err := ncnn.ConvertOptions(n, ncnn.Options{Batch: -1, FP16: precision == PrecisionFP16})
 	if err != nil {
 		return "", fmt.Errorf("realesrgan: convert %s: %w", name, err)
 	}

@@ -64,6 +64,15 @@ func DefaultPrecision(d ort.Device) string {
 // realesrgan-ncnn-vulkan.
 const Prepadding = 10
 
+// Working-memory budgets of one model run, for AutoTile, and the default batch on a GPU. The GPU
+// figures are not measured (no GPU was at hand): GPUBudget is meant to fit a 16 GB card beside
+// ONNX Runtime's arena and cuDNN's workspace, GPUBatch to keep it busy with small frames.
+const (
+	CPUBudget = 1 << 30
+	GPUBudget = 8 << 30
+	GPUBatch  = 4
+)
+
 // Model file layout under the cache directory.
 const (
 	// EnvModelsDir overrides ModelsDir.
@@ -89,8 +98,14 @@ func IsModel(model string) bool {
 // pick the documented defaults.
 type Options struct {
 	// Tile is the tile size in input pixels, before Prepadding (optional). It defaults to 0, which
-	// picks the largest tile whose working memory stays near 1 GiB (see AutoTile).
+	// picks the largest tile whose working memory fits the device's budget (see AutoTile): near
+	// 1 GiB on the CPU, whole frames up to a few megapixels on a GPU.
 	Tile int
+	// Batch is the most tiles of one shape a model run takes (optional). It defaults to 1 on the
+	// CPU, where one tile keeps every core busy, and to GPUBatch on CUDA and TensorRT. When a frame
+	// is fewer tiles than Batch, the upscaler asks for several frames per call (BatchSize). A
+	// foreign model whose batch dimension is fixed runs one tile at a time whatever Batch says.
+	Batch int
 	// ModelScale is the native scale of a foreign model (optional). It defaults to 0, which infers
 	// it with a probe run on a 32x32 input.
 	ModelScale int
@@ -110,8 +125,8 @@ func (o *Options) Init() error {
 	default:
 		return fmt.Errorf("realesrgan: precision %q: want %q or %q", o.Precision, PrecisionFP32, PrecisionFP16)
 	}
-	if o.Tile < 0 || o.ModelScale < 0 {
-		return fmt.Errorf("realesrgan: negative tile (%d) or model scale (%d)", o.Tile, o.ModelScale)
+	if o.Tile < 0 || o.ModelScale < 0 || o.Batch < 0 {
+		return fmt.Errorf("realesrgan: negative tile (%d), model scale (%d) or batch (%d)", o.Tile, o.ModelScale, o.Batch)
 	}
 	return nil
 }
@@ -138,6 +153,8 @@ type Backend struct {
 	cfg           Config
 	device        ort.Device // what sessions actually run on
 	precision     string     // PrecisionFP32 or PrecisionFP16, never ""
+	batch         int        // tiles per run, >= 1
+	fixedBatch    bool       // a foreign model whose batch dimension is not dynamic
 
 	mu    sync.Mutex
 	spare *ort.Session // the session Open created, handed to the first NewUpscaler
@@ -222,6 +239,15 @@ func Open(cfg Config) (*Backend, error) {
 			return nil, fmt.Errorf("%w: %s: %v (pass a model scale to skip the probe)", ErrBadModel, b.name, err)
 		}
 	}
+	b.batch = b.cfg.Batch
+	switch {
+	case b.fixedBatch:
+		b.batch = 1
+	case b.batch == 0 && onGPU(b.device):
+		b.batch = GPUBatch
+	case b.batch == 0:
+		b.batch = 1
+	}
 	if b.pxCost == 0 {
 		// Unknown architecture: assume x4plus-like, three 64-channel activations at output size.
 		b.pxCost = b.scale * b.scale * 64 * 4 * 3
@@ -262,6 +288,7 @@ func (b *Backend) openForeign(path string) error {
 		return fmt.Errorf("%w: %s: input %q has a fixed size %v; tiling needs dynamic height and width", ErrBadModel, b.name, ins[0].Name, in)
 	}
 	b.input, b.output = ins[0].Name, outs[0].Name
+	b.fixedBatch = ins[0].Shape[0] >= 0 || outs[0].Shape[0] >= 0
 	b.scale = b.cfg.ModelScale
 	return nil
 }
@@ -319,18 +346,34 @@ func (b *Backend) Device() ort.Device { return b.device }
 // Precision returns the precision the model runs in: PrecisionFP32 or PrecisionFP16.
 func (b *Backend) Precision() string { return b.precision }
 
-// Counters implements sr.Counter: "tiles" counts model runs so far, over all upscalers.
+// Counters implements sr.Counter: "tiles" counts tiles run so far, over all upscalers (a batched
+// run counts each of its tiles).
 func (b *Backend) Counters(visit func(key string, value int64)) {
 	visit("tiles", b.tiles.Load())
 }
 
-// AutoTile returns the tile size Tile 0 picks for an input of size in: the largest tile whose
-// padded area keeps the model's working memory near 1 GiB, capped at 1024, then evened out so the
-// tiles of each row and column have about the same size. An input that fits one tile gets one tile.
+// Batch returns the most tiles of one shape a model run takes.
+func (b *Backend) Batch() int { return b.batch }
+
+// onGPU reports whether d is a GPU provider.
+func onGPU(d ort.Device) bool { return d == ort.DeviceCUDA || d == ort.DeviceTensorRT }
+
+// AutoTile returns the tile size Tile 0 picks for an input of size in: the largest tile such that
+// a run of Batch padded tiles keeps the model's working memory within the device's budget
+// (CPUBudget, tiles capped at 1024; GPUBudget, uncapped, with fp16 activations half the size of
+// fp32 ones), then evened out so the tiles of each row and column have about the same size. An
+// input that fits one tile gets one tile.
 func (b *Backend) AutoTile(in image.Point) int {
-	const budget = 1 << 30
+	budget, limit, cost := CPUBudget, 1024, b.pxCost
+	if onGPU(b.device) {
+		budget, limit = GPUBudget, 1<<14
+		if b.precision == PrecisionFP16 {
+			cost /= 2
+		}
+	}
+	budget /= max(b.batch, 1)
 	side := 32
-	for side < 1024 && (side+16+2*Prepadding)*(side+16+2*Prepadding)*b.pxCost <= budget {
+	for side < limit && (side+16+2*Prepadding)*(side+16+2*Prepadding)*cost <= budget {
 		side += 16
 	}
 	nx := (in.X + side - 1) / side
@@ -339,9 +382,10 @@ func (b *Backend) AutoTile(in image.Point) int {
 }
 
 // NewUpscaler implements sr.Backend. It takes the session Open made (or creates one), and
-// allocates the tile tensors and, if spec.Out is not scale*spec.In, the native-size frame and
-// resampler: about 4*3*(1+scale²) bytes per padded tile pixel for each distinct tile shape (at
-// most four), plus 12*scale² bytes per input pixel when resampling.
+// allocates the tile tensors and, if spec.Out is not scale*spec.In, the native-size frames and
+// resampler: about 4*3*(1+scale²) bytes per padded tile pixel for each tile a run takes (up to
+// Batch) of each distinct tile shape (at most four), plus 12*scale² bytes per input pixel for each
+// frame of a call (BatchSize) when resampling.
 func (b *Backend) NewUpscaler(spec sr.Spec) (sr.Upscaler, error) {
 	return b.newUpscaler(spec, b.cfg.Tile)
 }
@@ -363,7 +407,7 @@ func (b *Backend) newUpscaler(spec sr.Spec, tile int) (*upscaler, error) {
 	if tile <= 0 {
 		tile = b.AutoTile(spec.In)
 	}
-	u, err := newUpscaler(b, s, spec, tile)
+	u, err := newUpscaler(b, s, spec, tile, b.batch)
 	if err != nil {
 		s.Close()
 		return nil, err

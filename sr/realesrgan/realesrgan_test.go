@@ -81,16 +81,24 @@ func TestOutputSize(t *testing.T) {
 }
 
 // blurModel writes a foreign test model to dir: a 3x3 box blur of each channel, upscaled 2x by
-// pixel replication (depthwise Conv to 4 copies per channel, then DepthToSpace).
+// pixel replication (depthwise Conv to 4 copies per channel, then DepthToSpace). Its batch is
+// dynamic; fixed makes its height and width 16.
 func blurModel(t testing.TB, dir string, fixed bool) string {
 	t.Helper()
-	g := onnx.NewGraph("blur2x")
 	hw := int64(-1)
+	path := filepath.Join(dir, "blur2x.onnx")
 	if fixed {
-		hw = 16
+		hw, path = 16, filepath.Join(dir, "fixed.onnx")
 	}
-	g.Input("lr", onnx.Float, -1, 3, hw, hw)
-	g.Output("hr", onnx.Float, -1, 3, -1, -1)
+	return blurModelShape(t, path, -1, hw)
+}
+
+// blurModelShape writes blurModel with batch n and height and width hw (-1: dynamic) to path.
+func blurModelShape(t testing.TB, path string, n, hw int64) string {
+	t.Helper()
+	g := onnx.NewGraph("blur2x")
+	g.Input("lr", onnx.Float, n, 3, hw, hw)
+	g.Output("hr", onnx.Float, n, 3, -1, -1)
 	w := make([]float32, 12*9)
 	for i := range w {
 		w[i] = 1.0 / 9
@@ -101,10 +109,6 @@ func blurModel(t testing.TB, dir string, fixed bool) string {
 	data, err := g.Marshal(17)
 	if err != nil {
 		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "blur2x.onnx")
-	if fixed {
-		path = filepath.Join(dir, "fixed.onnx")
 	}
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
@@ -340,7 +344,7 @@ func TestConvertCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p16 != ConvertedPath(X4Fast, PrecisionFP16, cache) || p16 == p || filepath.Base(p16) != fmt.Sprintf("%s.v%d.fp16.onnx", X4Fast, ncnn.Version) {
+	if p16 != ConvertedPath(X4Fast, PrecisionFP16, cache) || p16 == p || filepath.Base(p16) != fmt.Sprintf("%s.v%d.%d.fp16.onnx", X4Fast, ncnn.Version, convertVersion) {
 		t.Errorf("fp16 converted to %s (fp32 to %s)", p16, p)
 	}
 	if 2*st16.Size() > st1.Size()+st1.Size()/10 {
