@@ -9,7 +9,11 @@
 // 8-bit values as [0,1] floats), its output becomes v*255+0.5 truncated and clamped to 0..255, and
 // the padding is cropped away. Output samples are therefore quantized to k/255. When the requested
 // output size is not the model's native scale, the native result is resampled to it with
-// antialiased Lanczos-3 (package sr/resample).
+// antialiased Lanczos-3 (package sr/resample), or, with ResizeGraph (the GPU default), inside the
+// model run with ONNX Resize's antialiased bicubic.
+//
+// On a GPU the defaults change (see DefaultPrecision, DefaultResize, AutoTile, GPUBatch): the
+// converter's fp16 model, whole frames (or large tiles) batched, and the resize in the graph.
 package realesrgan
 
 import (
@@ -115,6 +119,10 @@ type Options struct {
 	// fp16 one. Tests that compare with references set it explicitly, so that the device cannot
 	// change what they compare.
 	Precision string
+	// Resize says where a result that is not at the model's scale is resampled to the requested
+	// size, ResizeGo or ResizeGraph (optional). It defaults to DefaultResize of the device the
+	// first session runs on. A foreign model always uses ResizeGo.
+	Resize string
 }
 
 // Init validates. It leaves Precision empty when unset: the default depends on the device (see
@@ -124,6 +132,11 @@ func (o *Options) Init() error {
 	case "", PrecisionFP32, PrecisionFP16:
 	default:
 		return fmt.Errorf("realesrgan: precision %q: want %q or %q", o.Precision, PrecisionFP32, PrecisionFP16)
+	}
+	switch o.Resize {
+	case "", ResizeGo, ResizeGraph:
+	default:
+		return fmt.Errorf("realesrgan: resize %q: want %q or %q", o.Resize, ResizeGo, ResizeGraph)
 	}
 	if o.Tile < 0 || o.ModelScale < 0 || o.Batch < 0 {
 		return fmt.Errorf("realesrgan: negative tile (%d), model scale (%d) or batch (%d)", o.Tile, o.ModelScale, o.Batch)
@@ -154,6 +167,8 @@ type Backend struct {
 	device        ort.Device // what sessions actually run on
 	precision     string     // PrecisionFP32 or PrecisionFP16, never ""
 	batch         int        // tiles per run, >= 1
+	resize        string     // ResizeGo or ResizeGraph, never ""
+	resizeModel   ort.Model  // the model with graphResize appended, for ResizeGraph
 	fixedBatch    bool       // a foreign model whose batch dimension is not dynamic
 
 	mu    sync.Mutex
@@ -210,6 +225,9 @@ func Open(cfg Config) (*Backend, error) {
 		if b.precision == PrecisionFP16 {
 			return nil, fmt.Errorf("realesrgan: precision %q: only for the converted models %s and %s, not a foreign .onnx", PrecisionFP16, X4Fast, X4Plus)
 		}
+		if cfg.Resize == ResizeGraph {
+			return nil, fmt.Errorf("realesrgan: resize %q: only for the converted models %s and %s, not a foreign .onnx", ResizeGraph, X4Fast, X4Plus)
+		}
 		b.precision = PrecisionFP32
 		if err := b.openForeign(cfg.Model); err != nil {
 			return nil, err
@@ -238,6 +256,18 @@ func Open(cfg Config) (*Backend, error) {
 			s.Close()
 			return nil, fmt.Errorf("%w: %s: %v (pass a model scale to skip the probe)", ErrBadModel, b.name, err)
 		}
+	}
+	b.resize = cmp.Or(cfg.Resize, DefaultResize(b.device))
+	if !named {
+		b.resize = ResizeGo
+	}
+	if b.resize == ResizeGraph {
+		path, err := convert(b.name, b.precision, true, cfg.CacheDir)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		b.resizeModel = ort.Model{Path: path}
 	}
 	b.batch = b.cfg.Batch
 	switch {
@@ -346,6 +376,9 @@ func (b *Backend) Device() ort.Device { return b.device }
 // Precision returns the precision the model runs in: PrecisionFP32 or PrecisionFP16.
 func (b *Backend) Precision() string { return b.precision }
 
+// Resize returns where results not at the model's scale are resampled: ResizeGo or ResizeGraph.
+func (b *Backend) Resize() string { return b.resize }
+
 // Counters implements sr.Counter: "tiles" counts tiles run so far, over all upscalers (a batched
 // run counts each of its tiles).
 func (b *Backend) Counters(visit func(key string, value int64)) {
@@ -394,20 +427,35 @@ func (b *Backend) newUpscaler(spec sr.Spec, tile int) (*upscaler, error) {
 	if spec.In.X <= 0 || spec.In.Y <= 0 || spec.Out.X <= 0 || spec.Out.Y <= 0 {
 		return nil, fmt.Errorf("realesrgan: bad spec %v -> %v", spec.In, spec.Out)
 	}
-	b.mu.Lock()
-	s := b.spare
-	b.spare = nil
-	b.mu.Unlock()
+	if tile <= 0 {
+		tile = b.AutoTile(spec.In)
+	}
+	graph := b.resize == ResizeGraph && spec.Out != spec.In.Mul(b.scale)
+	if graph && tile < max(spec.In.X, spec.In.Y) {
+		b.cfg.Logf("realesrgan: %v in %d-pixel tiles: resizing to %v in Go, not in the model run (that needs whole frames)", spec.In, tile, spec.Out)
+		graph = false
+	}
+	var s *ort.Session
+	if graph {
+		c := b.sessionConfig(b.device)
+		c.Inputs = append(c.Inputs, SizeName)
+		var err error
+		if s, err = ort.NewSession(b.resizeModel, c); err != nil {
+			return nil, fmt.Errorf("realesrgan: %s: %w", b.name, err)
+		}
+	} else {
+		b.mu.Lock()
+		s = b.spare
+		b.spare = nil
+		b.mu.Unlock()
+	}
 	if s == nil {
 		var err error
 		if s, err = ort.NewSession(b.model, b.sessionConfig(b.device)); err != nil {
 			return nil, fmt.Errorf("realesrgan: %s: %w", b.name, err)
 		}
 	}
-	if tile <= 0 {
-		tile = b.AutoTile(spec.In)
-	}
-	u, err := newUpscaler(b, s, spec, tile, b.batch)
+	u, err := newUpscaler(b, s, spec, tile, b.batch, graph)
 	if err != nil {
 		s.Close()
 		return nil, err

@@ -240,6 +240,12 @@ func TestOpenErrors(t *testing.T) {
 	if _, err := Open(Config{Model: blurModel(t, dir, false), Options: Options{Precision: PrecisionFP16}}); err == nil || !strings.Contains(err.Error(), "foreign") {
 		t.Errorf("precision fp16 for a foreign model: %v", err)
 	}
+	if _, err := Open(Config{Model: blurModel(t, dir, false), Options: Options{Resize: ResizeGraph}}); err == nil || !strings.Contains(err.Error(), "foreign") {
+		t.Errorf("graph resize for a foreign model: %v", err)
+	}
+	if _, err := Open(Config{Model: X4Fast, Options: Options{Resize: "lanczos"}}); err == nil || !strings.Contains(err.Error(), "resize") {
+		t.Errorf("resize lanczos: %v", err)
+	}
 	if _, err := Open(Config{Model: "lanczos"}); !errors.Is(err, sr.ErrUnknownModel) {
 		t.Errorf("lanczos: %v", err)
 	}

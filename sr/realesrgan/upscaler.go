@@ -80,28 +80,36 @@ type upscaler struct {
 	tiles  []tile
 	bufs   []*tileBuf
 	frames int // frames per call: BatchSize
-	// natives and rs are set when Spec.Out is not scale*Spec.In: the model writes natives[i] for
-	// the call's frame i, rs resamples it to the destination.
+	// natives and rs are set when Spec.Out is not scale*Spec.In and the Go resamples: the model
+	// writes natives[i] for the call's frame i, rs resamples it to the destination.
 	natives []*frame.Frame
 	rs      *resample.Resizer
-	ins     [1]*ort.Tensor
-	outs    [1]*ort.Tensor
-	batch   []slot // the tiles of the run being filled
+	// graph is set when the session's model ends with graphResize: the frame is one tile, size
+	// holds the output shape, and the output tensor is the destination's pixels.
+	graph bool
+	size  *ort.Tensor
+	ins   []*ort.Tensor
+	outs  [1]*ort.Tensor
+	batch []slot // the tiles of the run being filled
 }
 
 // slot is one tile of a batched run: tile tiles[tile] of the call's frame frame.
 type slot struct{ frame, tile int }
 
 // newUpscaler cuts spec.In into size x size tiles and runs up to batch tiles of one shape at once;
-// when a frame holds fewer than batch tiles, a call takes batch/tiles frames.
-func newUpscaler(b *Backend, s *ort.Session, spec sr.Spec, size, batch int) (_ *upscaler, err error) {
-	u := &upscaler{b: b, s: s, spec: spec, scale: b.scale}
+// when a frame holds fewer than batch tiles, a call takes batch/tiles frames. With graph, s runs
+// the model with graphResize and size must cover the frame.
+func newUpscaler(b *Backend, s *ort.Session, spec sr.Spec, size, batch int, graph bool) (_ *upscaler, err error) {
+	u := &upscaler{b: b, s: s, spec: spec, scale: b.scale, graph: graph}
 	defer func() {
 		if err != nil {
 			u.closeBufs()
 		}
 	}()
 	u.tiles = grid(spec.In.X, spec.In.Y, size, Prepadding)
+	if graph && len(u.tiles) != 1 {
+		return nil, fmt.Errorf("realesrgan: internal error: graph resize of %d tiles", len(u.tiles))
+	}
 	u.frames = max(1, batch/len(u.tiles))
 	perShape := map[image.Point]int{}
 	for _, t := range u.tiles {
@@ -120,13 +128,21 @@ func newUpscaler(b *Backend, s *ort.Session, spec sr.Spec, size, batch int) (_ *
 			if tb.in, err = ort.NewTensor(ort.Float32, n, 3, int64(ph), int64(pw)); err != nil {
 				return nil, fmt.Errorf("realesrgan: %w", err)
 			}
-			if tb.out, err = ort.NewTensor(ort.Float32, n, 3, s*int64(ph), s*int64(pw)); err != nil {
+			out := []int64{n, 3, s * int64(ph), s * int64(pw)}
+			if graph {
+				out = []int64{n, 3, int64(spec.Out.Y), int64(spec.Out.X)}
+				if u.size, err = ort.NewTensor(ort.Int64, 4); err != nil {
+					return nil, fmt.Errorf("realesrgan: %w", err)
+				}
+				copy(u.size.Int64(), out)
+			}
+			if tb.out, err = ort.NewTensor(ort.Float32, out...); err != nil {
 				return nil, fmt.Errorf("realesrgan: %w", err)
 			}
 		}
 		t.buf = tb
 	}
-	if nat := spec.In.Mul(u.scale); nat != spec.Out {
+	if nat := spec.In.Mul(u.scale); nat != spec.Out && !graph {
 		for range u.frames {
 			u.natives = append(u.natives, frame.New(nat.X, nat.Y))
 		}
@@ -199,13 +215,21 @@ func (u *upscaler) upscale(ctx context.Context, dst, src []*frame.Frame) error {
 // run runs tb's tensors, whose first len(u.batch) slots were loaded, and stores those slots' tiles
 // into the frames of target.
 func (u *upscaler) run(ctx context.Context, tb *tileBuf, target []*frame.Frame) error {
-	u.ins[0], u.outs[0] = tb.in, tb.out
-	if err := u.s.Run(ctx, u.ins[:], u.outs[:]); err != nil {
+	u.ins = append(u.ins[:0], tb.in)
+	if u.graph {
+		u.ins = append(u.ins, u.size)
+	}
+	u.outs[0] = tb.out
+	if err := u.s.Run(ctx, u.ins, u.outs[:]); err != nil {
 		t := &u.tiles[u.batch[0].tile]
 		return fmt.Errorf("realesrgan: %s: tile %d,%d: %w", u.b.name, t.x0, t.y0, err)
 	}
 	u.b.tiles.Add(int64(len(u.batch)))
 	for k, sl := range u.batch {
+		if u.graph {
+			u.storeResized(tb, k, target[sl.frame])
+			continue
+		}
 		u.store(&u.tiles[sl.tile], k, target[sl.frame])
 	}
 	u.batch = u.batch[:0]
@@ -253,6 +277,16 @@ func (u *upscaler) store(t *tile, k int, dst *frame.Frame) {
 	}
 }
 
+// storeResized copies slot k of tb's output tensor, which graphResize made the requested size,
+// quantized and clamped, into dst.
+func (u *upscaler) storeResized(tb *tileBuf, k int, dst *frame.Frame) {
+	n := dst.W * dst.H
+	out := tb.out.Float32()[k*3*n:][:3*n]
+	for c := 0; c < 3; c++ {
+		copy(dst.Plane(c)[:n], out[c*n:(c+1)*n])
+	}
+}
+
 func quantize(v float32) float32 {
 	q := v*255 + 0.5
 	switch {
@@ -281,5 +315,7 @@ func (u *upscaler) closeBufs() {
 		tb.in.Close()
 		tb.out.Close()
 	}
+	u.size.Close()
+	u.size = nil
 	u.bufs, u.natives, u.rs = nil, nil, nil
 }
