@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/ugcsr/ugcsr/frame"
+	"github.com/ugcsr/ugcsr/internal/appcache"
 	"github.com/ugcsr/ugcsr/sr"
 	"github.com/ugcsr/ugcsr/sr/ort"
 )
@@ -24,11 +25,29 @@ var opened struct {
 	m  map[string]*Backend
 }
 
+// TestMain points the cache ($UGCSR_CACHE) at a temporary directory for the whole test binary, so
+// that models are converted by the code under test, never reused from (or left in) the user's
+// cache: a converter fault, or one injected by scripts/mutants.sh, must not outlive its run. The
+// ncnn models and ONNX Runtime are still found where they are ($UGCSR_MODELS_DIR and
+// $UGCSR_ORT_LIB are set to them unless already set).
 func TestMain(m *testing.M) {
+	home := appcache.Dir()
+	if os.Getenv(EnvModelsDir) == "" {
+		os.Setenv(EnvModelsDir, ModelsDir(home))
+	}
+	if p, err := ort.LibraryPath("", home); err == nil && os.Getenv(ort.EnvLib) == "" {
+		os.Setenv(ort.EnvLib, p)
+	}
+	tmp, err := os.MkdirTemp("", "ugcsr-realesrgan-test")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv(appcache.Env, tmp)
 	code := m.Run()
 	for _, b := range opened.m {
 		b.Close()
 	}
+	os.RemoveAll(tmp)
 	os.Exit(code)
 }
 
