@@ -2,6 +2,7 @@ package realesrgan
 
 import (
 	"context"
+	"errors"
 	"image"
 	"path/filepath"
 	"testing"
@@ -13,12 +14,12 @@ import (
 )
 
 // TestBatch checks that batched runs give exactly (max diff 0, compared as floats) what one tile
-// per run gives, with x4fast in fp32 on the CPU and Batch 2: tiles of two shapes from one frame,
+// per run gives, with x4fast in fp32 on -device (the CPU) and Batch 2: tiles of two shapes from one frame,
 // whole frames two per call (three frames: the second run has a stale slot), and whole frames
 // resampled to a non-native size.
 func TestBatch(t *testing.T) {
 	one := openNamed(t, X4Fast)
-	two, err := Open(Config{Model: X4Fast, Logf: t.Logf, Runtime: ort.Runtime{Device: ort.DeviceCPU}, Options: Options{Precision: PrecisionFP32, Batch: 2}})
+	two, err := Open(Config{Model: X4Fast, Logf: t.Logf, Runtime: ort.Runtime{Device: device(t)}, Options: Options{Precision: PrecisionFP32, Batch: 2, Resize: ResizeGo}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,12 +127,20 @@ func tiles(b *Backend) int64 {
 	return n
 }
 
-// TestBatchDefault checks the default Batch: 1 on the CPU; GPUBatch on a GPU, where AutoTile gives
-// a 1080p frame to x4fast in fp16 whole and cuts it for x4plus.
+// TestBatchDefault checks the CPU's defaults (fp32, Batch 1, the Go resize) and AutoTile on a GPU,
+// which gives a 1080p frame to x4fast in fp16 whole and cuts it for x4plus.
 func TestBatchDefault(t *testing.T) {
-	b := openNamed(t, X4Fast)
-	if b.Batch() != 1 {
-		t.Errorf("CPU batch %d, want 1", b.Batch())
+	ort.TestLoad(t)
+	b, err := Open(Config{Model: X4Fast, Runtime: ort.Runtime{Device: ort.DeviceCPU, Threads: 1}})
+	if errors.Is(err, ErrModelNotFound) {
+		ort.TestSkip(t, "%v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if b.Batch() != 1 || b.Precision() != PrecisionFP32 || b.Resize() != ResizeGo {
+		t.Errorf("CPU defaults: batch %d, %s, resize %s; want 1, fp32, go", b.Batch(), b.Precision(), b.Resize())
 	}
 	hd := image.Pt(1920, 1080)
 	for _, c := range []struct {

@@ -3,6 +3,7 @@ package realesrgan
 import (
 	"context"
 	"errors"
+	"flag"
 	"github.com/ugcsr/ugcsr/internal/mediatest"
 	"image"
 	"image/png"
@@ -17,6 +18,21 @@ import (
 	"github.com/ugcsr/ugcsr/sr"
 	"github.com/ugcsr/ugcsr/sr/ort"
 )
+
+// testDevice is where the backends of the parity tests run. The bounds are the CPU's: on a GPU,
+// run -device cuda -run 'TestGoldenFP16|TestGraphResize|TestBatch$' (TestGolden's fp32 bounds,
+// 80 dB and max |diff| 1, assume the CPU's arithmetic).
+var testDevice = flag.String("device", "cpu", "device of the parity tests' backends: cpu, cuda or tensorrt")
+
+// device parses -device, failing t on a bad value.
+func device(t testing.TB) ort.Device {
+	t.Helper()
+	d, err := ort.ParseDevice(*testDevice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
 
 // opened caches one Backend per model for the whole test binary (opening x4plus costs a second);
 // TestMain closes them.
@@ -51,9 +67,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// openNamed returns the shared backend for a named model in fp32 on the CPU with auto tiling,
-// skipping the test when ONNX Runtime or the ncnn models are not installed (failing instead under
-// UGCSR_REQUIRE_ORT=1). The golden and parity tests depend on the precision being fp32.
+// openNamed returns the shared backend for a named model in fp32 on -device (the CPU) with auto
+// tiling, one tile per run and the Go resize, skipping the test when ONNX Runtime or the ncnn
+// models are not installed (failing instead under UGCSR_REQUIRE_ORT=1). The golden and parity
+// tests depend on the precision being fp32.
 func openNamed(t testing.TB, name string) *Backend {
 	t.Helper()
 	return openPrecision(t, name, PrecisionFP32)
@@ -69,7 +86,8 @@ func openPrecision(t testing.TB, name, precision string) *Backend {
 	if b := opened.m[key]; b != nil {
 		return b
 	}
-	b, err := Open(Config{Model: name, Logf: t.Logf, Runtime: ort.Runtime{Device: ort.DeviceCPU}, Options: Options{Precision: precision}})
+	b, err := Open(Config{Model: name, Logf: t.Logf, Runtime: ort.Runtime{Device: device(t)},
+		Options: Options{Precision: precision, Batch: 1, Resize: ResizeGo}})
 	if errors.Is(err, ErrModelNotFound) {
 		ort.TestSkip(t, "%v", err)
 	}

@@ -22,15 +22,12 @@ func TestDefaultResize(t *testing.T) {
 			t.Errorf("DefaultResize(%v) = %q, want %q", d, got, want)
 		}
 	}
-	if b := openNamed(t, X4Fast); b.Resize() != ResizeGo {
-		t.Errorf("CPU backend resizes with %q, want %q", b.Resize(), ResizeGo)
-	}
 }
 
-// openResize opens x4fast on the CPU with ResizeGraph in precision, with batch.
+// openResize opens x4fast on -device (the CPU) with ResizeGraph in precision, with batch.
 func openResize(t *testing.T, precision string, batch int, logf func(string, ...any)) *Backend {
 	t.Helper()
-	b, err := Open(Config{Model: X4Fast, Logf: logf, Runtime: ort.Runtime{Device: ort.DeviceCPU},
+	b, err := Open(Config{Model: X4Fast, Logf: logf, Runtime: ort.Runtime{Device: device(t)},
 		Options: Options{Precision: precision, Resize: ResizeGraph, Batch: batch}})
 	if err != nil {
 		t.Fatal(err)
