@@ -67,7 +67,7 @@ func (o *upscaleOptions) flags() []cli.Flag {
 		&cli.StringFlag{Name: "ort-lib", EnvVars: []string{"UGCSR_ORT_LIB"}, Usage: "path of libonnxruntime.so (default: the build setup caches for the device: ort-gpu/ for cuda and tensorrt, and for auto where a GPU shows; else ort/)", Destination: &o.cfg.Backends.Runtime.Library},
 		&cli.IntFlag{Name: "threads", Usage: "ONNX Runtime intra-op threads", DefaultText: "cores", Destination: &o.cfg.Backends.Runtime.Threads},
 		&cli.IntFlag{Name: "tile", Usage: "model tile size in input pixels", DefaultText: "automatic", Destination: &o.cfg.Backends.RealESRGAN.Tile},
-		&cli.StringFlag{Name: "precision", Usage: "arithmetic of the Real-ESRGAN models: fp32 (the only one today)", DefaultText: "fp32", Destination: &o.cfg.Backends.RealESRGAN.Precision},
+		&cli.StringFlag{Name: "precision", Usage: "arithmetic of realesrgan-x4fast/x4plus: fp16 (float16 weights and activations) or fp32; a PATH.onnx model runs as it is (fp32)", DefaultText: "fp16 on cuda/tensorrt, fp32 on the CPU", Destination: &o.cfg.Backends.RealESRGAN.Precision},
 		&cli.IntFlag{Name: "model-scale", Usage: "native scale of a PATH.onnx model", DefaultText: "found by a probe run", Destination: &o.cfg.Backends.RealESRGAN.ModelScale},
 		&cli.IntFlag{Name: "sam-refresh", Category: "diffusion (--model diffusion:DIR)", Usage: "recompute the SAM2 embedding at least every N frames of a scene", DefaultText: "only at scene cuts", Destination: &o.cfg.SegmentRefresh},
 		&cli.Float64Flag{Name: "reuse-tiles", Usage: "reuse the output of input tiles whose blocks changed by less than this mean absolute difference (0..1, e.g. 0.02) since their output was computed; not for diffusion", DefaultText: "off", Destination: &o.cfg.ReuseTiles},

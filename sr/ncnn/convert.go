@@ -41,6 +41,18 @@ type Options struct {
 	Batch int64
 	// PReLU selects how PReLU layers are written (optional). It defaults to PReLUAuto.
 	PReLU PReLUMode
+	// FP16 writes every weight, bias, slope and constant operand as a float16 initializer and runs
+	// the whole net in float16, between a Cast of the float32 input to float16 and a Cast of the
+	// result back to float32 (optional). It defaults to false: float32 throughout. The graph's
+	// input and output stay float32 either way, so callers feed and read the same tensors; only
+	// Resize's scales stay float32 (ONNX requires it). fp16 weights from the .bin are kept bit for
+	// bit; fp32 ones are rounded to nearest even.
+	FP16 bool
+	// Append continues the graph after the net (optional). It is called with the graph and the name
+	// of the net's float32 result ([N,C,H*scale,W*scale]), may declare more inputs, and must add the
+	// nodes that produce the float32 graph output "output" ([N,C,?,?]) from it. It defaults to nil:
+	// the result is the output.
+	Append func(g *onnx.Graph, result string)
 }
 
 // Version changes whenever Convert's output for the same model changes; caches of converted
@@ -53,9 +65,17 @@ const (
 	OutputName = "output"
 )
 
+// Names of the values at the graph's ends that are not its input and output: the float16 sides of
+// an Options.FP16 graph's boundary casts, and the result handed to Options.Append.
+const (
+	input16   = InputName + ".fp16"
+	output16  = OutputName + ".fp16"
+	resultNet = OutputName + ".net"
+)
+
 // Convert returns n, with its weights loaded, as a serialized ONNX model with input "input"
 // (float [1,C,H,W], H and W dynamic) and output "output". Weights are stored as fp32, so the
-// result is about twice the size of an fp16 .bin.
+// result is about twice the size of an fp16 .bin (ConvertOptions with FP16 writes fp16).
 func Convert(n *Net) ([]byte, error) {
 	return ConvertOptions(n, Options{})
 }
@@ -234,6 +254,26 @@ func ConvertOptions(n *Net, opts Options) ([]byte, error) {
 	}
 
 	g := onnx.NewGraph("ncnn")
+	// constant adds a float operand: float16 bits in an FP16 graph, else float32.
+	constant := func(name string, dims []int64, v []float32) {
+		if !opts.FP16 {
+			_ = g.Initializer(name, onnx.Float, dims, v)
+			return
+		}
+		h := make([]uint16, len(v))
+		for i, x := range v {
+			h[i] = onnx.Float32ToFloat16(x)
+		}
+		_ = g.Initializer(name, onnx.Float16, dims, h)
+	}
+	result := OutputName // the net's float32 result
+	if opts.Append != nil {
+		result = resultNet
+	}
+	outName := result // what the layer producing the output blob writes
+	if opts.FP16 {
+		outName = output16
+	}
 	value := map[string]string{} // ncnn blob -> ONNX value
 	for _, l := range n.Layers {
 		// ONNX names for this layer's constants and intermediate values.
@@ -249,8 +289,8 @@ func ConvertOptions(n *Net, opts Options) ([]byte, error) {
 		if len(l.Tops) == 1 {
 			switch t := l.Tops[0]; {
 			case t == outBlob:
-				out = OutputName
-			case t == OutputName || t == InputName:
+				out = outName
+			case t == OutputName || t == InputName || t == input16 || t == output16 || t == resultNet:
 				out = t + "@ncnn"
 			default:
 				out = t
@@ -259,7 +299,7 @@ func ConvertOptions(n *Net, opts Options) ([]byte, error) {
 		}
 		scalar := func(suffix string, v float32) string {
 			name := prefix + "." + suffix
-			_ = g.Initializer(name, onnx.Float, nil, []float32{v})
+			constant(name, nil, []float32{v})
 			return name
 		}
 		if want := len(l.blobSizesOnly()); len(l.Weights) != want {
@@ -270,6 +310,9 @@ func ConvertOptions(n *Net, opts Options) ([]byte, error) {
 		case inputSpec:
 			value[l.Tops[0]] = InputName
 			g.Input(InputName, onnx.Float, opts.Batch, int64(info[l.Tops[0]].c), -1, -1)
+			if opts.FP16 {
+				value[l.Tops[0]] = g.Node("Cast", []string{InputName}, []string{input16}, onnx.AttrInt("to", int64(onnx.Float16)))[0]
+			}
 
 		case nil: // Split: every top is the bottom
 			for _, t := range l.Tops {
@@ -278,11 +321,11 @@ func ConvertOptions(n *Net, opts Options) ([]byte, error) {
 
 		case convSpec:
 			w := prefix + ".weight"
-			_ = g.Initializer(w, onnx.Float, []int64{int64(s.out), int64(s.in), int64(s.kh), int64(s.kw)}, l.Weights[0])
+			constant(w, []int64{int64(s.out), int64(s.in), int64(s.kh), int64(s.kw)}, l.Weights[0])
 			inputs := []string{in[0], w}
 			if s.bias {
 				b := prefix + ".bias"
-				_ = g.Initializer(b, onnx.Float, []int64{int64(s.out)}, l.Weights[1])
+				constant(b, []int64{int64(s.out)}, l.Weights[1])
 				inputs = append(inputs, b)
 			}
 			conv := out
@@ -306,7 +349,7 @@ func ConvertOptions(n *Net, opts Options) ([]byte, error) {
 			}
 
 		case preluSpec:
-			convertPReLU(g, opts.PReLU, prefix, in[0], out, info[l.Bottoms[0]].c, l.Weights[0])
+			convertPReLU(g, constant, opts.PReLU, prefix, in[0], out, info[l.Bottoms[0]].c, l.Weights[0])
 
 		case pixelShuffleSpec:
 			mode := "CRD" // ncnn mode 0: q = p*r*r + sh*r + sw, as torch.pixel_shuffle
@@ -376,8 +419,14 @@ func ConvertOptions(n *Net, opts Options) ([]byte, error) {
 			g.Node("Concat", in, []string{out}, onnx.AttrInt("axis", int64(s.axis+1)))
 		}
 	}
-	if v := value[outBlob]; v != OutputName { // the output is the Input blob itself
-		g.Node("Identity", []string{v}, []string{OutputName})
+	switch v := value[outBlob]; {
+	case opts.FP16:
+		g.Node("Cast", []string{v}, []string{result}, onnx.AttrInt("to", int64(onnx.Float)))
+	case v != result: // the output is the Input blob itself
+		g.Node("Identity", []string{v}, []string{result})
+	}
+	if opts.Append != nil {
+		opts.Append(g, result)
 	}
 	g.Output(OutputName, onnx.Float, opts.Batch, int64(info[outBlob].c), -1, -1)
 	b, err := g.Marshal(opts.Opset)
@@ -387,8 +436,9 @@ func ConvertOptions(n *Net, opts Options) ([]byte, error) {
 	return b, nil
 }
 
-// convertPReLU writes y = x >= 0 ? x : a*x for per-channel (or single) slopes a.
-func convertPReLU(g *onnx.Graph, mode PReLUMode, prefix, x, y string, channels int, slopes []float32) {
+// convertPReLU writes y = x >= 0 ? x : a*x for per-channel (or single) slopes a, adding its
+// operands with constant.
+func convertPReLU(g *onnx.Graph, constant func(name string, dims []int64, v []float32), mode PReLUMode, prefix, x, y string, channels int, slopes []float32) {
 	equal, unit := true, true
 	for _, a := range slopes {
 		equal = equal && a == slopes[0]
@@ -406,8 +456,8 @@ func convertPReLU(g *onnx.Graph, mode PReLUMode, prefix, x, y string, channels i
 			keep[i] = 1 - slopes[min(i, len(slopes)-1)]
 		}
 		c := int64(channels)
-		_ = g.Initializer(prefix+".neg", onnx.Float, []int64{c, 1, 1, 1}, neg)
-		_ = g.Initializer(prefix+".1-slope", onnx.Float, []int64{c, 1, 1, 1}, keep)
+		constant(prefix+".neg", []int64{c, 1, 1, 1}, neg)
+		constant(prefix+".1-slope", []int64{c, 1, 1, 1}, keep)
 		n := g.Node("Conv", []string{x, prefix + ".neg"}, []string{prefix + ".negx"}, onnx.AttrInt("group", c))
 		r := g.Node("Relu", n, []string{prefix + ".relu"})
 		s := g.Node("Conv", []string{r[0], prefix + ".1-slope"}, []string{prefix + ".scaled"}, onnx.AttrInt("group", c))
@@ -420,8 +470,8 @@ func convertPReLU(g *onnx.Graph, mode PReLUMode, prefix, x, y string, channels i
 			a[i] = slopes[min(i, len(slopes)-1)]
 			b[i] = 1 - a[i]
 		}
-		_ = g.Initializer(prefix+".slope", onnx.Float, []int64{1, int64(channels), 1, 1}, a)
-		_ = g.Initializer(prefix+".1-slope", onnx.Float, []int64{1, int64(channels), 1, 1}, b)
+		constant(prefix+".slope", []int64{1, int64(channels), 1, 1}, a)
+		constant(prefix+".1-slope", []int64{1, int64(channels), 1, 1}, b)
 		r := g.Node("Relu", []string{x}, []string{prefix + ".relu"})
 		ax := g.Node("Mul", []string{x, prefix + ".slope"}, []string{prefix + ".ax"})
 		br := g.Node("Mul", []string{r[0], prefix + ".1-slope"}, []string{prefix + ".br"})
@@ -429,12 +479,12 @@ func convertPReLU(g *onnx.Graph, mode PReLUMode, prefix, x, y string, channels i
 
 	case mode == PReLUMax && unit:
 		// For 0 <= a <= 1: x >= 0 gives a*x <= x, x < 0 gives a*x >= x, so max(x, a*x) is PReLU.
-		_ = g.Initializer(prefix+".slope", onnx.Float, []int64{1, int64(len(slopes)), 1, 1}, slopes)
+		constant(prefix+".slope", []int64{1, int64(len(slopes)), 1, 1}, slopes)
 		ax := g.Node("Mul", []string{x, prefix + ".slope"}, []string{prefix + ".ax"})
 		g.Node("Max", []string{x, ax[0]}, []string{y})
 
 	default:
-		_ = g.Initializer(prefix+".slope", onnx.Float, []int64{int64(len(slopes)), 1, 1}, slopes)
+		constant(prefix+".slope", []int64{int64(len(slopes)), 1, 1}, slopes)
 		g.Node("PRelu", []string{x, prefix + ".slope"}, []string{y})
 	}
 }

@@ -18,7 +18,8 @@
 // Anything else (another layer type, a parameter id not listed, a quantized weight blob) is an
 // error naming the layer, not a silently wrong graph. Weights are the "type 0" blobs of ncnn's
 // ModelBin: fp16 (tag 0x01306B47) or raw fp32 (tag 0); biases and PReLU slopes are untagged fp32.
-// Convert writes all weights as fp32 (fp16 ones are widened exactly).
+// Convert writes all weights as fp32 (fp16 ones are widened exactly); with Options.FP16 it writes
+// them, and runs the net, in fp16 between float32 input and output.
 package ncnn
 
 import "errors"

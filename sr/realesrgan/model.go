@@ -21,24 +21,48 @@ func ModelsDir(cacheDir string) string {
 	return filepath.Join(cacheDir, filepath.FromSlash(upscaylModels))
 }
 
-// ConvertedPath returns where the ONNX conversion of the named model is cached:
-// <cacheDir>/models/<name>.v<ncnn.Version>.onnx, so a converter change never reuses a stale file.
-func ConvertedPath(name, cacheDir string) string {
+// convertVersion changes whenever the options Convert gives the converter change (the batch
+// dimension, nodes appended), as ncnn.Version does when the converter's output changes.
+const convertVersion = 1
+
+// ConvertedPath returns where the ONNX conversion of the named model in precision (PrecisionFP32 or
+// PrecisionFP16) is cached: <cacheDir>/models/<name>.v<ncnn.Version>.<convertVersion>.<precision>.onnx,
+// so a converter change never reuses a stale file. Converted models take a batch of any size.
+func ConvertedPath(name, precision, cacheDir string) string {
+	return convertedPath(name, precision, false, cacheDir)
+}
+
+// convertedPath is ConvertedPath, with ".resize" before ".onnx" for the form with graphResize.
+func convertedPath(name, precision string, resize bool, cacheDir string) string {
 	if cacheDir == "" {
 		cacheDir = appcache.Dir()
 	}
-	return filepath.Join(cacheDir, "models", fmt.Sprintf("%s.v%d.onnx", name, ncnn.Version))
+	suffix := ""
+	if resize {
+		suffix = ".resize"
+	}
+	return filepath.Join(cacheDir, "models", fmt.Sprintf("%s.v%d.%d.%s%s.onnx", name, ncnn.Version, convertVersion, precision, suffix))
 }
 
-// Convert returns the path of the ONNX form of the named model (X4Fast or X4Plus), converting
-// <ModelsDir>/<name>.param and .bin on first use, or again when either is newer than the cached
-// file. The file is written atomically (temporary file, then rename), so concurrent processes at
-// worst convert twice. Missing ncnn files give an error wrapping ErrModelNotFound.
-func Convert(name, cacheDir string) (string, error) {
+// Convert returns the path of the ONNX form of the named model (X4Fast or X4Plus) in precision
+// (PrecisionFP32 or PrecisionFP16), converting <ModelsDir>/<name>.param and .bin on first use, or
+// again when either is newer than the cached file. The file is written atomically (temporary file,
+// then rename), so concurrent processes at worst convert twice. Missing ncnn files give an error
+// wrapping ErrModelNotFound.
+func Convert(name, precision, cacheDir string) (string, error) {
+	return convert(name, precision, false, cacheDir)
+}
+
+// convert is Convert; with resize, the model ends with graphResize (opset 18, for Resize's
+// antialias) and takes the input SizeName.
+func convert(name, precision string, resize bool, cacheDir string) (string, error) {
 	if name != X4Fast && name != X4Plus {
 		return "", fmt.Errorf("realesrgan: convert: %q is not a known ncnn model", name)
 	}
-	out := ConvertedPath(name, cacheDir)
+	if precision != PrecisionFP32 && precision != PrecisionFP16 {
+		return "", fmt.Errorf("realesrgan: convert: precision %q: want %q or %q", precision, PrecisionFP32, PrecisionFP16)
+	}
+	out := convertedPath(name, precision, resize, cacheDir)
 	dir := ModelsDir(cacheDir)
 	param, bin := filepath.Join(dir, name+".param"), filepath.Join(dir, name+".bin")
 	var newest int64
@@ -53,7 +77,19 @@ func Convert(name, cacheDir string) (string, error) {
 		return out, nil
 	}
 
-	data, err := ncnn.ConvertFiles(param, bin)
+	n, err := ncnn.ReadFiles(param, bin)
+	if err != nil {
+		return "", fmt.Errorf("realesrgan: convert %s: %w", name, err)
+	}
+	opts := ncnn.Options{Batch: -1, FP16: precision == PrecisionFP16}
+	if resize {
+		scale, err := n.Scale()
+		if err != nil {
+			return "", fmt.Errorf("realesrgan: convert %s: %w", name, err)
+		}
+		opts.Opset, opts.Append = 18, graphResize(scale)
+	}
+	data, err := ncnn.ConvertOptions(n, opts)
 	if err != nil {
 		return "", fmt.Errorf("realesrgan: convert %s: %w", name, err)
 	}

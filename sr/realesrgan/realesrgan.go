@@ -9,10 +9,15 @@
 // 8-bit values as [0,1] floats), its output becomes v*255+0.5 truncated and clamped to 0..255, and
 // the padding is cropped away. Output samples are therefore quantized to k/255. When the requested
 // output size is not the model's native scale, the native result is resampled to it with
-// antialiased Lanczos-3 (package sr/resample).
+// antialiased Lanczos-3 (package sr/resample), or, with ResizeGraph (the GPU default), inside the
+// model run with ONNX Resize's antialiased bicubic.
+//
+// On a GPU the defaults change (see DefaultPrecision, DefaultResize, AutoTile, GPUBatch): the
+// converter's fp16 model, whole frames (or large tiles) batched, and the resize in the graph.
 package realesrgan
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,13 +41,41 @@ const (
 	X4Plus = "realesrgan-x4plus"
 )
 
-// PrecisionFP32 is the one value Config.Precision accepts today: weights, activations and arithmetic
-// in float32.
-const PrecisionFP32 = "fp32"
+// Values of Options.Precision.
+const (
+	// PrecisionFP32 runs the model with weights, activations and arithmetic in float32.
+	PrecisionFP32 = "fp32"
+	// PrecisionFP16 runs the converter's float16 model (sr/ncnn Options.FP16): weights, biases,
+	// slopes and activations in float16, the graph's input and output float32, so the tiles fed
+	// and read are the same. Only for the converted ncnn models, not for a foreign .onnx.
+	PrecisionFP16 = "fp16"
+)
+
+// DefaultPrecision is the precision an unset Options.Precision takes for a converted ncnn model on
+// device d: PrecisionFP16 on CUDA and TensorRT, whose GPUs run float16 convolutions on tensor cores
+// and move half the bytes, PrecisionFP32 otherwise. On the CPU, ONNX Runtime (1.30, x86) has no
+// float16 Conv kernel: it casts an fp16 model's weights to float32 and runs the convolutions in
+// float32, so fp16 is no faster there (x4plus is about twice as slow) and only less exact. A
+// foreign .onnx model always runs in its own precision (fp32).
+func DefaultPrecision(d ort.Device) string {
+	if d == ort.DeviceCUDA || d == ort.DeviceTensorRT {
+		return PrecisionFP16
+	}
+	return PrecisionFP32
+}
 
 // Prepadding is the number of LR pixels of context read around every tile, as in
 // realesrgan-ncnn-vulkan.
 const Prepadding = 10
+
+// Working-memory budgets of one model run, for AutoTile, and the default batch on a GPU. The GPU
+// figures are not measured (no GPU was at hand): GPUBudget is meant to fit a 16 GB card beside
+// ONNX Runtime's arena and cuDNN's workspace, GPUBatch to keep it busy with small frames.
+const (
+	CPUBudget = 1 << 30
+	GPUBudget = 8 << 30
+	GPUBatch  = 4
+)
 
 // Model file layout under the cache directory.
 const (
@@ -69,28 +102,44 @@ func IsModel(model string) bool {
 // pick the documented defaults.
 type Options struct {
 	// Tile is the tile size in input pixels, before Prepadding (optional). It defaults to 0, which
-	// picks the largest tile whose working memory stays near 1 GiB (see AutoTile).
+	// picks the largest tile whose working memory fits the device's budget (see AutoTile): near
+	// 1 GiB on the CPU, whole frames up to a few megapixels on a GPU.
 	Tile int
+	// Batch is the most tiles of one shape a model run takes (optional). It defaults to 1 on the
+	// CPU, where one tile keeps every core busy, and to GPUBatch on CUDA and TensorRT. When a frame
+	// is fewer tiles than Batch, the upscaler asks for several frames per call (BatchSize). A
+	// foreign model whose batch dimension is fixed runs one tile at a time whatever Batch says.
+	Batch int
 	// ModelScale is the native scale of a foreign model (optional). It defaults to 0, which infers
 	// it with a probe run on a 32x32 input.
 	ModelScale int
-	// Precision is the arithmetic the model runs in (optional). It defaults to PrecisionFP32, the
-	// only value accepted today. Tests that compare with references set it explicitly, so that a
-	// later change of the default cannot change what they compare.
+	// Precision is the arithmetic the model runs in, PrecisionFP32 or PrecisionFP16 (optional). It
+	// defaults to DefaultPrecision of the device the first session runs on: with DeviceAuto, Open
+	// creates that session with the fp32 model and, should it land on CUDA, replaces it with the
+	// fp16 one. Tests that compare with references set it explicitly, so that the device cannot
+	// change what they compare.
 	Precision string
+	// Resize says where a result that is not at the model's scale is resampled to the requested
+	// size, ResizeGo or ResizeGraph (optional). It defaults to DefaultResize of the device the
+	// first session runs on. A foreign model always uses ResizeGo.
+	Resize string
 }
 
-// Init fills the defaults and validates.
+// Init validates. It leaves Precision empty when unset: the default depends on the device (see
+// DefaultPrecision), which Open settles.
 func (o *Options) Init() error {
 	switch o.Precision {
-	case "":
-		o.Precision = PrecisionFP32
-	case PrecisionFP32:
+	case "", PrecisionFP32, PrecisionFP16:
 	default:
-		return fmt.Errorf("realesrgan: precision %q: only %q is supported", o.Precision, PrecisionFP32)
+		return fmt.Errorf("realesrgan: precision %q: want %q or %q", o.Precision, PrecisionFP32, PrecisionFP16)
 	}
-	if o.Tile < 0 || o.ModelScale < 0 {
-		return fmt.Errorf("realesrgan: negative tile (%d) or model scale (%d)", o.Tile, o.ModelScale)
+	switch o.Resize {
+	case "", ResizeGo, ResizeGraph:
+	default:
+		return fmt.Errorf("realesrgan: resize %q: want %q or %q", o.Resize, ResizeGo, ResizeGraph)
+	}
+	if o.Tile < 0 || o.ModelScale < 0 || o.Batch < 0 {
+		return fmt.Errorf("realesrgan: negative tile (%d), model scale (%d) or batch (%d)", o.Tile, o.ModelScale, o.Batch)
 	}
 	return nil
 }
@@ -116,6 +165,11 @@ type Backend struct {
 	pxCost        int // working bytes per padded input pixel, for AutoTile
 	cfg           Config
 	device        ort.Device // what sessions actually run on
+	precision     string     // PrecisionFP32 or PrecisionFP16, never ""
+	batch         int        // tiles per run, >= 1
+	resize        string     // ResizeGo or ResizeGraph, never ""
+	resizeModel   ort.Model  // the model with graphResize appended, for ResizeGraph
+	fixedBatch    bool       // a foreign model whose batch dimension is not dynamic
 
 	mu    sync.Mutex
 	spare *ort.Session // the session Open created, handed to the first NewUpscaler
@@ -129,8 +183,9 @@ var (
 )
 
 // Open loads ONNX Runtime (once per process), prepares the model (converting the ncnn files to
-// <CacheDir>/models/<name>.onnx on first use) and creates the first session, which settles the
-// device: with ort.DeviceAuto and no CUDA it logs one line and uses the CPU.
+// ConvertedPath on first use) and creates the first session, which settles the device: with
+// ort.DeviceAuto and no CUDA it logs one line and uses the CPU. An unset Precision then follows
+// the device (DefaultPrecision).
 func Open(cfg Config) (*Backend, error) {
 	cfg.Runtime.Init()
 	if cfg.Logf == nil {
@@ -151,20 +206,32 @@ func Open(cfg Config) (*Backend, error) {
 		return nil, err
 	}
 
-	b := &Backend{cfg: cfg}
-	if cfg.Model == X4Fast || cfg.Model == X4Plus {
-		path, err := Convert(cfg.Model, cfg.CacheDir)
-		if err != nil {
-			return nil, err
-		}
-		// The converter's contract: input "input" [1,3,H,W], output "output" [1,3,4H,4W].
-		b.name, b.model, b.input, b.output, b.scale = cfg.Model, ort.Model{Path: path}, "input", "output", 4
+	b := &Backend{cfg: cfg, precision: cfg.Precision}
+	if b.precision == "" && cfg.Device != ort.DeviceAuto {
+		b.precision = DefaultPrecision(cfg.Device)
+	}
+	named := cfg.Model == X4Fast || cfg.Model == X4Plus
+	if named {
+		// The converter's contract: input "input" [N,3,H,W], output "output" [N,3,4H,4W].
+		b.name, b.input, b.output, b.scale = cfg.Model, "input", "output", 4
 		b.pxCost = 1 << 10 // a few live 64-channel fp32 activations at input resolution
 		if cfg.Model == X4Plus {
 			b.pxCost = 12 << 10 // three 64-channel activations at 4x resolution dominate
 		}
-	} else if err := b.openForeign(cfg.Model); err != nil {
-		return nil, err
+		if err := b.convert(cmp.Or(b.precision, PrecisionFP32)); err != nil {
+			return nil, err
+		}
+	} else {
+		if b.precision == PrecisionFP16 {
+			return nil, fmt.Errorf("realesrgan: precision %q: only for the converted models %s and %s, not a foreign .onnx", PrecisionFP16, X4Fast, X4Plus)
+		}
+		if cfg.Resize == ResizeGraph {
+			return nil, fmt.Errorf("realesrgan: resize %q: only for the converted models %s and %s, not a foreign .onnx", ResizeGraph, X4Fast, X4Plus)
+		}
+		b.precision = PrecisionFP32
+		if err := b.openForeign(cfg.Model); err != nil {
+			return nil, err
+		}
 	}
 
 	s, err := ort.NewSession(b.model, b.sessionConfig(cfg.Device))
@@ -172,11 +239,44 @@ func Open(cfg Config) (*Backend, error) {
 		return nil, fmt.Errorf("realesrgan: %s: %w", b.name, err)
 	}
 	b.device = s.Device()
+	if b.precision == "" { // DeviceAuto: the fp32 session told the device
+		b.precision = DefaultPrecision(b.device)
+		if b.precision != PrecisionFP32 {
+			s.Close()
+			if err := b.convert(b.precision); err != nil {
+				return nil, err
+			}
+			if s, err = ort.NewSession(b.model, b.sessionConfig(b.device)); err != nil {
+				return nil, fmt.Errorf("realesrgan: %s: %w", b.name, err)
+			}
+		}
+	}
 	if b.scale == 0 {
 		if b.scale, err = probeScale(s); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("%w: %s: %v (pass a model scale to skip the probe)", ErrBadModel, b.name, err)
 		}
+	}
+	b.resize = cmp.Or(cfg.Resize, DefaultResize(b.device))
+	if !named {
+		b.resize = ResizeGo
+	}
+	if b.resize == ResizeGraph {
+		path, err := convert(b.name, b.precision, true, cfg.CacheDir)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		b.resizeModel = ort.Model{Path: path}
+	}
+	b.batch = b.cfg.Batch
+	switch {
+	case b.fixedBatch:
+		b.batch = 1
+	case b.batch == 0 && onGPU(b.device):
+		b.batch = GPUBatch
+	case b.batch == 0:
+		b.batch = 1
 	}
 	if b.pxCost == 0 {
 		// Unknown architecture: assume x4plus-like, three 64-channel activations at output size.
@@ -184,6 +284,16 @@ func Open(cfg Config) (*Backend, error) {
 	}
 	b.spare = s
 	return b, nil
+}
+
+// convert points b.model at the named model's conversion in precision, converting on first use.
+func (b *Backend) convert(precision string) error {
+	path, err := Convert(b.name, precision, b.cfg.CacheDir)
+	if err != nil {
+		return err
+	}
+	b.model = ort.Model{Path: path}
+	return nil
 }
 
 // openForeign checks a foreign .onnx model's inputs and outputs.
@@ -208,6 +318,7 @@ func (b *Backend) openForeign(path string) error {
 		return fmt.Errorf("%w: %s: input %q has a fixed size %v; tiling needs dynamic height and width", ErrBadModel, b.name, ins[0].Name, in)
 	}
 	b.input, b.output = ins[0].Name, outs[0].Name
+	b.fixedBatch = ins[0].Shape[0] >= 0 || outs[0].Shape[0] >= 0
 	b.scale = b.cfg.ModelScale
 	return nil
 }
@@ -262,18 +373,40 @@ func (b *Backend) Scale() int { return b.scale }
 // Device returns the execution provider the sessions run on (never ort.DeviceAuto).
 func (b *Backend) Device() ort.Device { return b.device }
 
-// Counters implements sr.Counter: "tiles" counts model runs so far, over all upscalers.
+// Precision returns the precision the model runs in: PrecisionFP32 or PrecisionFP16.
+func (b *Backend) Precision() string { return b.precision }
+
+// Resize returns where results not at the model's scale are resampled: ResizeGo or ResizeGraph.
+func (b *Backend) Resize() string { return b.resize }
+
+// Counters implements sr.Counter: "tiles" counts tiles run so far, over all upscalers (a batched
+// run counts each of its tiles).
 func (b *Backend) Counters(visit func(key string, value int64)) {
 	visit("tiles", b.tiles.Load())
 }
 
-// AutoTile returns the tile size Tile 0 picks for an input of size in: the largest tile whose
-// padded area keeps the model's working memory near 1 GiB, capped at 1024, then evened out so the
-// tiles of each row and column have about the same size. An input that fits one tile gets one tile.
+// Batch returns the most tiles of one shape a model run takes.
+func (b *Backend) Batch() int { return b.batch }
+
+// onGPU reports whether d is a GPU provider.
+func onGPU(d ort.Device) bool { return d == ort.DeviceCUDA || d == ort.DeviceTensorRT }
+
+// AutoTile returns the tile size Tile 0 picks for an input of size in: the largest tile such that
+// a run of Batch padded tiles keeps the model's working memory within the device's budget
+// (CPUBudget, tiles capped at 1024; GPUBudget, uncapped, with fp16 activations half the size of
+// fp32 ones), then evened out so the tiles of each row and column have about the same size. An
+// input that fits one tile gets one tile.
 func (b *Backend) AutoTile(in image.Point) int {
-	const budget = 1 << 30
+	budget, limit, cost := CPUBudget, 1024, b.pxCost
+	if onGPU(b.device) {
+		budget, limit = GPUBudget, 1<<14
+		if b.precision == PrecisionFP16 {
+			cost /= 2
+		}
+	}
+	budget /= max(b.batch, 1)
 	side := 32
-	for side < 1024 && (side+16+2*Prepadding)*(side+16+2*Prepadding)*b.pxCost <= budget {
+	for side < limit && (side+16+2*Prepadding)*(side+16+2*Prepadding)*cost <= budget {
 		side += 16
 	}
 	nx := (in.X + side - 1) / side
@@ -282,9 +415,10 @@ func (b *Backend) AutoTile(in image.Point) int {
 }
 
 // NewUpscaler implements sr.Backend. It takes the session Open made (or creates one), and
-// allocates the tile tensors and, if spec.Out is not scale*spec.In, the native-size frame and
-// resampler: about 4*3*(1+scale²) bytes per padded tile pixel for each distinct tile shape (at
-// most four), plus 12*scale² bytes per input pixel when resampling.
+// allocates the tile tensors and, if spec.Out is not scale*spec.In, the native-size frames and
+// resampler: about 4*3*(1+scale²) bytes per padded tile pixel for each tile a run takes (up to
+// Batch) of each distinct tile shape (at most four), plus 12*scale² bytes per input pixel for each
+// frame of a call (BatchSize) when resampling.
 func (b *Backend) NewUpscaler(spec sr.Spec) (sr.Upscaler, error) {
 	return b.newUpscaler(spec, b.cfg.Tile)
 }
@@ -293,20 +427,35 @@ func (b *Backend) newUpscaler(spec sr.Spec, tile int) (*upscaler, error) {
 	if spec.In.X <= 0 || spec.In.Y <= 0 || spec.Out.X <= 0 || spec.Out.Y <= 0 {
 		return nil, fmt.Errorf("realesrgan: bad spec %v -> %v", spec.In, spec.Out)
 	}
-	b.mu.Lock()
-	s := b.spare
-	b.spare = nil
-	b.mu.Unlock()
+	if tile <= 0 {
+		tile = b.AutoTile(spec.In)
+	}
+	graph := b.resize == ResizeGraph && spec.Out != spec.In.Mul(b.scale)
+	if graph && tile < max(spec.In.X, spec.In.Y) {
+		b.cfg.Logf("realesrgan: %v in %d-pixel tiles: resizing to %v in Go, not in the model run (that needs whole frames)", spec.In, tile, spec.Out)
+		graph = false
+	}
+	var s *ort.Session
+	if graph {
+		c := b.sessionConfig(b.device)
+		c.Inputs = append(c.Inputs, SizeName)
+		var err error
+		if s, err = ort.NewSession(b.resizeModel, c); err != nil {
+			return nil, fmt.Errorf("realesrgan: %s: %w", b.name, err)
+		}
+	} else {
+		b.mu.Lock()
+		s = b.spare
+		b.spare = nil
+		b.mu.Unlock()
+	}
 	if s == nil {
 		var err error
 		if s, err = ort.NewSession(b.model, b.sessionConfig(b.device)); err != nil {
 			return nil, fmt.Errorf("realesrgan: %s: %w", b.name, err)
 		}
 	}
-	if tile <= 0 {
-		tile = b.AutoTile(spec.In)
-	}
-	u, err := newUpscaler(b, s, spec, tile)
+	u, err := newUpscaler(b, s, spec, tile, b.batch, graph)
 	if err != nil {
 		s.Close()
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/ugcsr/ugcsr/frame"
 	"github.com/ugcsr/ugcsr/internal/mediatest"
 	"github.com/ugcsr/ugcsr/sr"
+	"github.com/ugcsr/ugcsr/sr/ncnn"
 	"github.com/ugcsr/ugcsr/sr/onnx"
 	"github.com/ugcsr/ugcsr/sr/ort"
 	"github.com/ugcsr/ugcsr/sr/resample"
@@ -80,16 +81,24 @@ func TestOutputSize(t *testing.T) {
 }
 
 // blurModel writes a foreign test model to dir: a 3x3 box blur of each channel, upscaled 2x by
-// pixel replication (depthwise Conv to 4 copies per channel, then DepthToSpace).
+// pixel replication (depthwise Conv to 4 copies per channel, then DepthToSpace). Its batch is
+// dynamic; fixed makes its height and width 16.
 func blurModel(t testing.TB, dir string, fixed bool) string {
 	t.Helper()
-	g := onnx.NewGraph("blur2x")
 	hw := int64(-1)
+	path := filepath.Join(dir, "blur2x.onnx")
 	if fixed {
-		hw = 16
+		hw, path = 16, filepath.Join(dir, "fixed.onnx")
 	}
-	g.Input("lr", onnx.Float, -1, 3, hw, hw)
-	g.Output("hr", onnx.Float, -1, 3, -1, -1)
+	return blurModelShape(t, path, -1, hw)
+}
+
+// blurModelShape writes blurModel with batch n and height and width hw (-1: dynamic) to path.
+func blurModelShape(t testing.TB, path string, n, hw int64) string {
+	t.Helper()
+	g := onnx.NewGraph("blur2x")
+	g.Input("lr", onnx.Float, n, 3, hw, hw)
+	g.Output("hr", onnx.Float, n, 3, -1, -1)
 	w := make([]float32, 12*9)
 	for i := range w {
 		w[i] = 1.0 / 9
@@ -100,10 +109,6 @@ func blurModel(t testing.TB, dir string, fixed bool) string {
 	data, err := g.Marshal(17)
 	if err != nil {
 		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "blur2x.onnx")
-	if fixed {
-		path = filepath.Join(dir, "fixed.onnx")
 	}
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
@@ -232,6 +237,15 @@ func TestOpenErrors(t *testing.T) {
 	if _, err := Open(Config{Model: X4Fast, Options: Options{Precision: "int8"}}); err == nil || !strings.Contains(err.Error(), "precision") {
 		t.Errorf("precision int8: %v", err)
 	}
+	if _, err := Open(Config{Model: blurModel(t, dir, false), Options: Options{Precision: PrecisionFP16}}); err == nil || !strings.Contains(err.Error(), "foreign") {
+		t.Errorf("precision fp16 for a foreign model: %v", err)
+	}
+	if _, err := Open(Config{Model: blurModel(t, dir, false), Options: Options{Resize: ResizeGraph}}); err == nil || !strings.Contains(err.Error(), "foreign") {
+		t.Errorf("graph resize for a foreign model: %v", err)
+	}
+	if _, err := Open(Config{Model: X4Fast, Options: Options{Resize: "lanczos"}}); err == nil || !strings.Contains(err.Error(), "resize") {
+		t.Errorf("resize lanczos: %v", err)
+	}
 	if _, err := Open(Config{Model: "lanczos"}); !errors.Is(err, sr.ErrUnknownModel) {
 		t.Errorf("lanczos: %v", err)
 	}
@@ -245,8 +259,49 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-// TestConvertCache checks conversion on first use, reuse, and reconversion when the ncnn files
-// are newer than the cached ONNX file.
+func TestDefaultPrecision(t *testing.T) {
+	for d, want := range map[ort.Device]string{
+		ort.DeviceCPU: PrecisionFP32, ort.DeviceCUDA: PrecisionFP16, ort.DeviceTensorRT: PrecisionFP16,
+	} {
+		if got := DefaultPrecision(d); got != want {
+			t.Errorf("DefaultPrecision(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestOpenPrecision checks which precision and which converted file Open picks: the device's
+// default when unset (with auto, what the first session landed on), else the one asked for.
+func TestOpenPrecision(t *testing.T) {
+	ort.TestLoad(t)
+	for _, c := range []struct {
+		dev        ort.Device
+		asked, cpu string // cpu: the precision expected when the session runs on the CPU
+	}{
+		{ort.DeviceCPU, "", PrecisionFP32},
+		{ort.DeviceAuto, "", PrecisionFP32},
+		{ort.DeviceCPU, PrecisionFP16, PrecisionFP16},
+		{ort.DeviceAuto, PrecisionFP32, PrecisionFP32},
+	} {
+		b, err := Open(Config{Model: X4Fast, Runtime: ort.Runtime{Device: c.dev, Threads: 1}, Options: Options{Precision: c.asked}})
+		if errors.Is(err, ErrModelNotFound) {
+			ort.TestSkip(t, "%v", err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := c.cpu
+		if b.Device() != ort.DeviceCPU && c.asked == "" {
+			want = DefaultPrecision(b.Device())
+		}
+		if b.Precision() != want || b.model.Path != ConvertedPath(X4Fast, want, b.cfg.CacheDir) {
+			t.Errorf("%v, precision %q: runs %s on %v from %s, want %s", c.dev, c.asked, b.Precision(), b.Device(), b.model.Path, want)
+		}
+		b.Close()
+	}
+}
+
+// TestConvertCache checks conversion on first use, reuse, reconversion when the ncnn files are
+// newer than the cached ONNX file, and that each precision has its own file.
 func TestConvertCache(t *testing.T) {
 	models := ModelsDir("")
 	if _, err := os.Stat(filepath.Join(models, X4Fast+".param")); err != nil {
@@ -254,11 +309,11 @@ func TestConvertCache(t *testing.T) {
 	}
 	cache := t.TempDir()
 	t.Setenv(EnvModelsDir, models)
-	p, err := Convert(X4Fast, cache)
+	p, err := Convert(X4Fast, PrecisionFP32, cache)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p != ConvertedPath(X4Fast, cache) || filepath.Dir(p) != filepath.Join(cache, "models") {
+	if p != ConvertedPath(X4Fast, PrecisionFP32, cache) || filepath.Dir(p) != filepath.Join(cache, "models") {
 		t.Fatalf("converted to %s", p)
 	}
 	st1, err := os.Stat(p)
@@ -269,7 +324,7 @@ func TestConvertCache(t *testing.T) {
 	if err := os.Chtimes(p, old, old); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Convert(X4Fast, cache); err != nil {
+	if _, err := Convert(X4Fast, PrecisionFP32, cache); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := os.Stat(p); !st.ModTime().Equal(old) {
@@ -280,16 +335,33 @@ func TestConvertCache(t *testing.T) {
 	if err := os.Chtimes(p, veryOld, veryOld); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Convert(X4Fast, cache); err != nil {
+	if _, err := Convert(X4Fast, PrecisionFP32, cache); err != nil {
 		t.Fatal(err)
 	}
 	st2, _ := os.Stat(p)
 	if st2.ModTime().Equal(veryOld) || st2.Size() != st1.Size() {
 		t.Errorf("stale cache not reconverted (mtime %v, size %d vs %d)", st2.ModTime(), st2.Size(), st1.Size())
 	}
+	p16, err := Convert(X4Fast, PrecisionFP16, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st16, err := os.Stat(p16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p16 != ConvertedPath(X4Fast, PrecisionFP16, cache) || p16 == p || filepath.Base(p16) != fmt.Sprintf("%s.v%d.%d.fp16.onnx", X4Fast, ncnn.Version, convertVersion) {
+		t.Errorf("fp16 converted to %s (fp32 to %s)", p16, p)
+	}
+	if 2*st16.Size() > st1.Size()+st1.Size()/10 {
+		t.Errorf("fp16 model %d bytes, fp32 %d: not about half", st16.Size(), st1.Size())
+	}
+	if _, err := Convert(X4Fast, "bf16", cache); err == nil {
+		t.Error("precision bf16 converted")
+	}
 	ents, _ := os.ReadDir(filepath.Dir(p))
-	if len(ents) != 1 {
-		t.Errorf("temporary files left: %v", ents)
+	if len(ents) != 2 {
+		t.Errorf("want the fp32 and fp16 files, have %v (temporary files left?)", ents)
 	}
 }
 
