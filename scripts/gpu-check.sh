@@ -32,7 +32,7 @@ pack() {
 	for b in "$PACK"/stage/bin/*.test; do ldd "$b"; done | awk '/=> \//{print $3}' | sort -u |
 		grep -vE '/(libc|libm|libdl|libpthread|librt|ld-linux[^/]*|libstdc\+\+|libgcc_s)\.so' |
 		while read -r l; do cp -L "$l" "$PACK/stage/lib/"; done
-	cp "$CACHE"/ort-gpu/{VERSION,libonnxruntime.so.1,libonnxruntime_providers_shared.so,libonnxruntime_providers_cuda.so} "$PACK/stage/cache/ort-gpu/" || return 1
+	cp "$CACHE"/ort-gpu/{VERSION,libonnxruntime.so.1,libonnxruntime_providers_shared.so,libonnxruntime_providers_cuda.so,libonnxruntime_providers_tensorrt.so} "$PACK/stage/cache/ort-gpu/" || return 1
 	cp "$CACHE/$models"/realesrgan-x4{fast,plus}.{param,bin} "$PACK/stage/cache/$models/"
 	mkdir -p "$PACK/stage/shared" && cp -r ../shared/golden "$PACK/stage/shared/"
 	tar -C "$PACK/stage" -cf - . | zstd -q -9 --long=27 -T0 -o "$PACK/bundle.tar.zst" || return 1
