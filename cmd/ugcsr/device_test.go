@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -152,26 +150,6 @@ func TestProbeDevices(t *testing.T) {
 		t.Errorf("no search order:\n%s", stdout)
 	}
 	t.Log("\n" + stdout)
-}
-
-// ugcsrEnv is ugcsr with env added to the environment.
-func ugcsrEnv(t *testing.T, env []string, args ...string) (string, string, int) {
-	t.Helper()
-	if len(env) == 0 {
-		return ugcsr(t, nil, args...)
-	}
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return stdout.String(), stderr.String(), code
 }
 
 // TestDeviceHints: the CLI says how to get the GPU build when it is missing, and refuses a core

@@ -36,7 +36,21 @@ func TestMain(m *testing.M) {
 // ugcsr runs the binary and returns stdout, stderr and the exit code.
 func ugcsr(t *testing.T, stdin []byte, args ...string) (string, string, int) {
 	t.Helper()
+	return runUgcsr(t, nil, stdin, args...)
+}
+
+// ugcsrEnv is ugcsr with env added to the environment.
+func ugcsrEnv(t *testing.T, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	return runUgcsr(t, env, nil, args...)
+}
+
+func runUgcsr(t *testing.T, env []string, stdin []byte, args ...string) (string, string, int) {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}

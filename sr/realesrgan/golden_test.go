@@ -19,14 +19,7 @@ var keepOutputs = flag.String("keep", "", "write every golden test's output PNG 
 //     rounding fault such as truncating instead of rounding gives about 51 dB);
 //   - realesrgan-ncnn-vulkan's output (fp16 storage on lavapipe): PSNR >= 45 dB.
 func TestGolden(t *testing.T) {
-	dir := goldenDir(t)
-	entries, err := mediatest.ParseManifest(filepath.Join(dir, "MANIFEST.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(entries) == 0 {
-		t.Fatal("MANIFEST.txt has no entries")
-	}
+	dir, entries := goldenEntries(t)
 	for _, e := range entries {
 		t.Run(e.Name, func(t *testing.T) {
 			if !IsModel(e.Model) || strings.HasSuffix(e.Model, ".onnx") {
@@ -68,14 +61,7 @@ func TestGolden(t *testing.T) {
 // converted (its weights as they are stored, its graph as it loads), not float16 arithmetic, which
 // only a GPU run shows (we measured 62-65 dB here). -short keeps the entries of at most 160x90.
 func TestGoldenFP16(t *testing.T) {
-	dir := goldenDir(t)
-	entries, err := mediatest.ParseManifest(filepath.Join(dir, "MANIFEST.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(entries) == 0 {
-		t.Fatal("MANIFEST.txt has no entries")
-	}
+	dir, entries := goldenEntries(t)
 	for _, e := range entries {
 		t.Run(e.Name, func(t *testing.T) {
 			if e.CPUFP32 == "" {
@@ -98,4 +84,18 @@ func TestGoldenFP16(t *testing.T) {
 			mediatest.AtLeast(t, "PSNR (dB) vs "+e.CPUFP32, p32, 45)
 		})
 	}
+}
+
+// goldenEntries returns ../shared/golden and its MANIFEST.txt entries, failing on an empty manifest.
+func goldenEntries(t *testing.T) (string, []mediatest.GoldenEntry) {
+	t.Helper()
+	dir := goldenDir(t)
+	entries, err := mediatest.ParseManifest(filepath.Join(dir, "MANIFEST.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) == 0 {
+		t.Fatal("MANIFEST.txt has no entries")
+	}
+	return dir, entries
 }
