@@ -62,7 +62,7 @@ func (g *Graph) Output(name string, t DType, shape ...int64) {
 }
 
 // Initializer adds a constant. data is a []float32, []int64, []int32, []uint16 (raw fp16 bits),
-// []float64 or []uint8 matching t, with prod(dims) elements. The data is copied.
+// []float64, []uint8 or []int8 matching t, with prod(dims) elements. The data is copied.
 func (g *Graph) Initializer(name string, t DType, dims []int64, data any) error {
 	b, err := encodeTensor(name, t, dims, data)
 	if err != nil {

@@ -320,7 +320,7 @@ func TestGraphErrors(t *testing.T) {
 			g.Node("Relu", []string{"input"}, []string{"output"})
 		}},
 		{"unsupported data", func(g *Graph) {
-			_ = g.Initializer("w", Float, []int64{1}, []int8{1})
+			_ = g.Initializer("w", Float, []int64{1}, []int16{1})
 			g.Node("Relu", []string{"input"}, []string{"output"})
 		}},
 		{"bad tensor attr", func(g *Graph) {

@@ -24,6 +24,7 @@ type DType int32
 const (
 	Float   DType = 1
 	Uint8   DType = 2
+	Int8    DType = 3
 	Int32   DType = 6
 	Int64   DType = 7
 	Float16 DType = 10
@@ -40,6 +41,8 @@ func (t DType) String() string {
 		return "FLOAT"
 	case Uint8:
 		return "UINT8"
+	case Int8:
+		return "INT8"
 	case Int32:
 		return "INT32"
 	case Int64:
@@ -55,7 +58,7 @@ func (t DType) String() string {
 // size returns the byte size of one element, or 0 for a type this package does not know.
 func (t DType) size() int {
 	switch t {
-	case Uint8:
+	case Uint8, Int8:
 		return 1
 	case Float16:
 		return 2

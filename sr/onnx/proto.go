@@ -28,6 +28,7 @@ const (
 	nodeName      protowire.Number = 3
 	nodeOpType    protowire.Number = 4
 	nodeAttribute protowire.Number = 5
+	nodeDomain    protowire.Number = 7
 
 	// AttributeProto.
 	attrName   protowire.Number = 1

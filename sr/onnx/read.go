@@ -27,6 +27,7 @@ type Model struct {
 // Node is a NodeProto.
 type Node struct {
 	Name, Op        string
+	Domain          string   // "" for the default ONNX domain, e.g. "com.microsoft" for ONNX Runtime's
 	Inputs, Outputs []string // "" marks an omitted optional input
 	Attrs           []Attribute
 }
@@ -159,6 +160,8 @@ func readNode(b []byte) (Node, error) {
 			n.Name = f.str()
 		case nodeOpType:
 			n.Op = f.str()
+		case nodeDomain:
+			n.Domain = f.str()
 		case nodeAttribute:
 			a, err := readAttr(f.bytes())
 			f.check(err)

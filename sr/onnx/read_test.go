@@ -37,6 +37,7 @@ func roundTripGraph(t testing.TB) ([]byte, *Model) {
 		{"h", Float16, []int64{1}, []uint16{0x3c00}, []byte{0x00, 0x3c}},
 		{"d", Double, []int64{1}, []float64{-0.25}, le64(math.Float64bits(-0.25))},
 		{"empty", Float, []int64{0, 4}, []float32{}, nil},
+		{"i8", Int8, []int64{3}, []int8{-128, -1, 127}, []byte{0x80, 0xff, 0x7f}},
 	}
 	want := &Model{IRVersion: IRVersion, Producer: Producer, Opset: 17, Name: "round",
 		Inputs:  []ValueInfo{{"x", Float, []int64{1, 3, -1, -1}}, {"ids", Int64, []int64{-1}}},

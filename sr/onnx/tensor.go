@@ -37,6 +37,8 @@ func encodeTensor(name string, t DType, dims []int64, data any) ([]byte, error) 
 		have, ok = len(v), t == Double
 	case []uint8:
 		have, ok = len(v), t == Uint8
+	case []int8:
+		have, ok = len(v), t == Int8
 	default:
 		return nil, fmt.Errorf("%w: tensor %q: unsupported data %T", ErrInvalid, name, data)
 	}
@@ -85,6 +87,10 @@ func encodeTensor(name string, t DType, dims []int64, data any) ([]byte, error) 
 		}
 	case []uint8:
 		b = append(b, v...)
+	case []int8:
+		for _, x := range v {
+			b = append(b, byte(x))
+		}
 	}
 	return b, nil
 }
