@@ -84,6 +84,12 @@ type Config struct {
 	// Logf receives one-line notices, such as the CPU fallback of DeviceAuto (optional). It defaults
 	// to discarding them.
 	Logf func(format string, args ...any)
+	// OptimizedModelPath is where ONNX Runtime writes the graph it runs, after its optimizations,
+	// when the session is created (optional, for tests and diagnosis). It defaults to not writing.
+	OptimizedModelPath string
+	// ProfilePrefix turns on ONNX Runtime's profiler: a JSON trace of every kernel run, written to
+	// <ProfilePrefix>_<date>.json when the session is closed (optional). It defaults to off.
+	ProfilePrefix string
 }
 
 // Session is one ONNX Runtime inference session with its run options.
@@ -194,6 +200,16 @@ func newSession(m Model, cfg Config, dev Device) (_ *Session, err error) {
 	}
 	if err := opts.SetInterOpNumThreads(1); err != nil {
 		return nil, fmt.Errorf("onnxruntime: inter-op threads: %w", err)
+	}
+	if cfg.OptimizedModelPath != "" {
+		if err := opts.SetOptimizedModelFilePath(cfg.OptimizedModelPath); err != nil {
+			return nil, fmt.Errorf("onnxruntime: optimized model path: %w", err)
+		}
+	}
+	if cfg.ProfilePrefix != "" {
+		if err := opts.EnableProfiling(cfg.ProfilePrefix); err != nil {
+			return nil, fmt.Errorf("onnxruntime: profiling: %w", err)
+		}
 	}
 	gpu := dev != DeviceCPU
 	if gpu {

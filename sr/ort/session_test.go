@@ -244,7 +244,7 @@ func TestCloseTwice(t *testing.T) {
 // closed when t ends.
 func matMulSession(t testing.TB, n int64, threads int) (s *Session, a, b, c *Tensor) {
 	t.Helper()
-	s, ts, err := newMatMul(n, threads)
+	s, ts, err := newMatMul(n, threads, false)
 	if err != nil {
 		t.Fatal(err)
 	}
