@@ -39,19 +39,21 @@ func benchRealESRGAN(ctx context.Context, w io.Writer, ncnnBin, vkshim string, r
 		return err
 	}
 	fmt.Fprintf(w, "machine: %d cores (%s); ONNX Runtime %s, %d threads\n", runtime.NumCPU(), cpuName(), r.ORTVersion, r.Threads)
-	fmt.Fprintf(w, "ONNX Runtime MatMul 1024x1024x1024 fp32: %.1f GFLOP/s (best of %d)\n", r.MatMulGFLOPS, reps)
+	fmt.Fprintf(w, "ONNX Runtime MatMul 1024x1024x1024: fp32 %.1f GFLOP/s, int8 %.1f GOP/s (best of %d; VNNI: %v)\n", r.MatMulGFLOPS, r.Int8MatMulGOPS, reps, r.VNNI)
 	fmt.Fprintf(w, "x4fast: %.2f MFLOP per input pixel (convolutions)\n\n", float64(r.FLOPsPerPixel)/1e6)
-	fmt.Fprintf(w, "| input | ugcsr x4fast (ms/frame) | GFLOP/s | %% of MatMul | ncnn reference (ms/frame) | speed-up |\n")
-	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "| input | fp32 (ms/frame) | fp32 fps | GFLOP/s | %% of fp32 MatMul | int8 (ms/frame) | int8 fps | GOP/s | %% of int8 MatMul | int8 speed-up | ncnn reference (ms/frame) |\n")
+	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, row := range r.Rows {
-		ref, speedup := "n/a", "n/a"
+		ref := "n/a"
 		if row.NCNNErr == nil {
 			ref = fmt.Sprintf("%.0f", ms(row.NCNN))
-			speedup = fmt.Sprintf("%.1fx", row.NCNN.Seconds()/row.Time.Seconds())
 		} else {
 			fmt.Fprintf(os.Stderr, "ugcsr: ncnn reference: %v\n", row.NCNNErr)
 		}
-		fmt.Fprintf(w, "| %dx%d | %.0f | %.1f | %.0f%% | %s | %s |\n", row.In.X, row.In.Y, ms(row.Time), row.GFLOPS, 100*row.GFLOPS/r.MatMulGFLOPS, ref, speedup)
+		fmt.Fprintf(w, "| %dx%d | %.0f | %.2f | %.1f | %.0f%% | %.0f | %.2f | %.1f | %.0f%% | %.2fx | %s |\n", row.In.X, row.In.Y,
+			ms(row.Time), 1/row.Time.Seconds(), row.GFLOPS, 100*row.GFLOPS/r.MatMulGFLOPS,
+			ms(row.Int8Time), 1/row.Int8Time.Seconds(), row.Int8GOPS, 100*row.Int8GOPS/r.Int8MatMulGOPS,
+			row.Time.Seconds()/row.Int8Time.Seconds(), ref)
 	}
 	fmt.Fprintf(w, "\nncnn reference: upscayl-bin -n realesrgan-x4fast -s 4 -t <size>, lavapipe (Mesa CPU Vulkan) with VK_KHR_8bit_storage hidden;\n")
 	fmt.Fprintf(w, "its time is one image's wall time minus that of a 32x32 image (%.0f ms: start, Vulkan init, model load).\n", ms(r.NCNNOverhead))

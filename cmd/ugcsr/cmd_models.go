@@ -21,7 +21,7 @@ func modelsCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			{
 				Name:      "convert",
-				Usage:     "convert realesrgan-x4fast / realesrgan-x4plus from ncnn to ONNX, fp32 and fp16 (done on first use anyway)",
+				Usage:     "convert realesrgan-x4fast / realesrgan-x4plus from ncnn to ONNX, fp32, fp16 and (x4fast) int8 (done on first use anyway)",
 				ArgsUsage: "[NAME ...]",
 				Action: func(c *cli.Context) error {
 					names := c.Args().Slice()
@@ -29,7 +29,11 @@ func modelsCommand() *cli.Command {
 						names = []string{realesrgan.X4Fast, realesrgan.X4Plus}
 					}
 					for _, n := range names {
-						for _, prec := range []string{realesrgan.PrecisionFP32, realesrgan.PrecisionFP16} {
+						precs := []string{realesrgan.PrecisionFP32, realesrgan.PrecisionFP16}
+						if n == realesrgan.X4Fast {
+							precs = append(precs, realesrgan.PrecisionInt8)
+						}
+						for _, prec := range precs {
 							p, err := realesrgan.Convert(n, prec, appcache.Dir())
 							if err != nil {
 								return err

@@ -23,7 +23,7 @@ const upscaylBin = "upscayl/package/dist/upscaler/sub-classes/driver/command-ups
 
 // BenchOptions configures Bench.
 type BenchOptions struct {
-	// Sizes are the input sizes timed (optional). It defaults to 160x90, 320x180 and 640x360.
+	// Sizes are the input sizes timed (optional). It defaults to 320x180, 640x360 and 1280x720.
 	Sizes []image.Point
 	// Reps is the number of timed runs per size and of the MatMul; the best counts (optional). It
 	// defaults to 5.
@@ -46,8 +46,12 @@ type BenchOptions struct {
 type BenchResult struct {
 	Threads    int
 	ORTVersion string
+	// VNNI says whether the CPU has the int8 dot-product instructions (ort.CPUHasVNNI).
+	VNNI bool
 	// MatMulGFLOPS is ONNX Runtime's 1024x1024x1024 fp32 MatMul rate, best of Reps.
 	MatMulGFLOPS float64
+	// Int8MatMulGOPS is the same for its int8 GEMM (ort.Int8MatMulPeak), in 2*multiply-adds/s.
+	Int8MatMulGOPS float64
 	// FLOPsPerPixel is x4fast's convolution FLOPs per input pixel.
 	FLOPsPerPixel int64
 	// NCNNOverhead is the reference binary's wall time on a 32x32 image (process start, Vulkan
@@ -59,23 +63,27 @@ type BenchResult struct {
 // BenchRow is one input size.
 type BenchRow struct {
 	In image.Point
-	// Time is x4fast's best per-frame time; GFLOPS is FLOPsPerPixel * pixels / Time.
+	// Time is x4fast's best per-frame time in fp32; GFLOPS is FLOPsPerPixel * pixels / Time.
 	Time   time.Duration
 	GFLOPS float64
+	// Int8Time and Int8GOPS are the same for the int8 model (PrecisionInt8), on the same frame.
+	Int8Time time.Duration
+	Int8GOPS float64
 	// NCNN is the reference binary's time for one image less NCNNOverhead, or NCNNErr why it has
 	// none.
 	NCNN    time.Duration
 	NCNNErr error
 }
 
-// Bench times x4fast on the CPU at each size next to, in the same run, ONNX Runtime's MatMul peak
-// and the reference ncnn binary. It loads ONNX Runtime from the cache.
+// Bench times x4fast on the CPU at each size, in fp32 and int8 on the same frame, next to, in the
+// same run, ONNX Runtime's fp32 and int8 MatMul peaks and the reference ncnn binary. It loads ONNX
+// Runtime from the cache.
 func Bench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 	if o.CacheDir == "" {
 		o.CacheDir = appcache.Dir()
 	}
 	if o.Sizes == nil {
-		o.Sizes = []image.Point{{160, 90}, {320, 180}, {640, 360}}
+		o.Sizes = []image.Point{{320, 180}, {640, 360}, {1280, 720}}
 	}
 	if o.Reps <= 0 {
 		o.Reps = 5
@@ -93,9 +101,12 @@ func Bench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 	if err := ort.Load(lib); err != nil {
 		return nil, err
 	}
-	res := &BenchResult{Threads: o.Threads, ORTVersion: ort.Version()}
+	res := &BenchResult{Threads: o.Threads, ORTVersion: ort.Version(), VNNI: ort.CPUHasVNNI()}
 	if res.MatMulGFLOPS, _, err = ort.MatMulPeak(ctx, 1024, o.Threads, o.Reps); err != nil {
 		return nil, fmt.Errorf("matmul: %w", err)
+	}
+	if res.Int8MatMulGOPS, _, err = ort.Int8MatMulPeak(ctx, 1024, o.Threads, o.Reps); err != nil {
+		return nil, fmt.Errorf("int8 matmul: %w", err)
 	}
 	dir := ModelsDir(o.CacheDir)
 	net, err := ncnn.ReadFiles(filepath.Join(dir, X4Fast+".param"), filepath.Join(dir, X4Fast+".bin"))
@@ -105,11 +116,17 @@ func Bench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 	if res.FLOPsPerPixel, err = net.ConvFLOPsPerPixel(); err != nil {
 		return nil, err
 	}
-	b, err := Open(Config{Model: X4Fast, Runtime: ort.Runtime{Device: ort.DeviceCPU, Threads: o.Threads, CacheDir: o.CacheDir}})
+	rt := ort.Runtime{Device: ort.DeviceCPU, Threads: o.Threads, CacheDir: o.CacheDir}
+	b, err := Open(Config{Model: X4Fast, Runtime: rt, Options: Options{Precision: PrecisionFP32}})
 	if err != nil {
 		return nil, err
 	}
 	defer b.Close()
+	b8, err := Open(Config{Model: X4Fast, Runtime: rt, Options: Options{Precision: PrecisionInt8}})
+	if err != nil {
+		return nil, err
+	}
+	defer b8.Close()
 	tmp, err := os.MkdirTemp("", "ugcsr-bench")
 	if err != nil {
 		return nil, err
@@ -122,7 +139,12 @@ func Bench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		row := BenchRow{In: sz, Time: t, GFLOPS: float64(res.FLOPsPerPixel) * float64(sz.X*sz.Y) / t.Seconds() / 1e9}
+		t8, err := timeBackend(ctx, b8, sz, o.Reps)
+		if err != nil {
+			return nil, err
+		}
+		flops := float64(res.FLOPsPerPixel) * float64(sz.X*sz.Y)
+		row := BenchRow{In: sz, Time: t, GFLOPS: flops / t.Seconds() / 1e9, Int8Time: t8, Int8GOPS: flops / t8.Seconds() / 1e9}
 		if overhead < 0 {
 			if overhead, err = timeNCNN(ctx, o, tmp, image.Pt(32, 32)); err != nil {
 				overhead = 0

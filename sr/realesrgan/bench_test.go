@@ -143,13 +143,17 @@ func TestBench(t *testing.T) {
 	if want := int64(2 * 9 * (3*64 + 32*64*64 + 64*48)); r.FLOPsPerPixel != want {
 		t.Errorf("FLOPs per pixel %d, want %d", r.FLOPsPerPixel, want)
 	}
-	if r.Threads != 1 || r.ORTVersion == "" || !(r.MatMulGFLOPS > 0) || r.NCNNOverhead != 0 || len(r.Rows) != 1 {
+	if r.Threads != 1 || r.ORTVersion == "" || !(r.MatMulGFLOPS > 0) || !(r.Int8MatMulGOPS > 0) || r.NCNNOverhead != 0 || len(r.Rows) != 1 {
 		t.Fatalf("%+v", r)
 	}
 	row := r.Rows[0]
 	want := float64(r.FLOPsPerPixel) * float64(in.X*in.Y) / row.Time.Seconds() / 1e9
 	if row.In != in || row.Time <= 0 || !(math.Abs(row.GFLOPS-want) <= 1e-9*want) {
 		t.Errorf("row %+v, want %.3f GFLOP/s", row, want)
+	}
+	want8 := float64(r.FLOPsPerPixel) * float64(in.X*in.Y) / row.Int8Time.Seconds() / 1e9
+	if row.Int8Time <= 0 || !(math.Abs(row.Int8GOPS-want8) <= 1e-9*want8) {
+		t.Errorf("row %+v, want %.3f int8 GOP/s", row, want8)
 	}
 	if !errors.Is(row.NCNNErr, fs.ErrNotExist) || row.NCNN != 0 {
 		t.Errorf("reference: %v, %v; want a missing binary", row.NCNN, row.NCNNErr)

@@ -25,9 +25,11 @@ func ModelsDir(cacheDir string) string {
 // dimension, nodes appended), as ncnn.Version does when the converter's output changes.
 const convertVersion = 1
 
-// ConvertedPath returns where the ONNX conversion of the named model in precision (PrecisionFP32 or
-// PrecisionFP16) is cached: <cacheDir>/models/<name>.v<ncnn.Version>.<convertVersion>.<precision>.onnx,
-// so a converter change never reuses a stale file. Converted models take a batch of any size.
+// ConvertedPath returns where the ONNX conversion of the named model in precision (PrecisionFP32,
+// PrecisionFP16 or PrecisionInt8) is cached: <cacheDir>/models/<name>.v<ncnn.Version>.<convertVersion>.<precision>.onnx,
+// so a converter change never reuses a stale file; int8 models are keyed by the int8 converter's
+// version and the calibration too (".int8-<ncnn.Int8Version>-<Calibration.ID>"). Converted models
+// take a batch of any size.
 func ConvertedPath(name, precision, cacheDir string) string {
 	return convertedPath(name, precision, false, cacheDir)
 }
@@ -41,11 +43,18 @@ func convertedPath(name, precision string, resize bool, cacheDir string) string 
 	if resize {
 		suffix = ".resize"
 	}
+	if precision == PrecisionInt8 {
+		id := "nocalibration"
+		if c, err := calibrationFor(name); err == nil {
+			id = c.ID()
+		}
+		precision = fmt.Sprintf("%s-%d-%s", PrecisionInt8, ncnn.Int8Version, id)
+	}
 	return filepath.Join(cacheDir, "models", fmt.Sprintf("%s.v%d.%d.%s%s.onnx", name, ncnn.Version, convertVersion, precision, suffix))
 }
 
 // Convert returns the path of the ONNX form of the named model (X4Fast or X4Plus) in precision
-// (PrecisionFP32 or PrecisionFP16), converting <ModelsDir>/<name>.param and .bin on first use, or
+// (PrecisionFP32, PrecisionFP16, or PrecisionInt8 for X4Fast), converting <ModelsDir>/<name>.param and .bin on first use, or
 // again when either is newer than the cached file. The file is written atomically (temporary file,
 // then rename), so concurrent processes at worst convert twice. Missing ncnn files give an error
 // wrapping ErrModelNotFound.
@@ -59,8 +68,19 @@ func convert(name, precision string, resize bool, cacheDir string) (string, erro
 	if name != X4Fast && name != X4Plus {
 		return "", fmt.Errorf("realesrgan: convert: %q is not a known ncnn model", name)
 	}
-	if precision != PrecisionFP32 && precision != PrecisionFP16 {
-		return "", fmt.Errorf("realesrgan: convert: precision %q: want %q or %q", precision, PrecisionFP32, PrecisionFP16)
+	var cal *Calibration
+	switch precision {
+	case PrecisionFP32, PrecisionFP16:
+	case PrecisionInt8:
+		if resize {
+			return "", fmt.Errorf("realesrgan: convert: precision %s has no graph resize", PrecisionInt8)
+		}
+		var err error
+		if cal, err = calibrationFor(name); err != nil {
+			return "", err
+		}
+	default:
+		return "", fmt.Errorf("realesrgan: convert: precision %q: want %s, %s or %s", precision, PrecisionFP32, PrecisionFP16, PrecisionInt8)
 	}
 	out := convertedPath(name, precision, resize, cacheDir)
 	dir := ModelsDir(cacheDir)
@@ -80,6 +100,16 @@ func convert(name, precision string, resize bool, cacheDir string) (string, erro
 	n, err := ncnn.ReadFiles(param, bin)
 	if err != nil {
 		return "", fmt.Errorf("realesrgan: convert %s: %w", name, err)
+	}
+	if cal != nil {
+		data, err := ncnn.ConvertInt8(n, cal.Int8())
+		if err != nil {
+			return "", fmt.Errorf("realesrgan: convert %s to int8: %w", name, err)
+		}
+		if err := writeAtomic(out, data); err != nil {
+			return "", fmt.Errorf("realesrgan: convert %s: %w", name, err)
+		}
+		return out, nil
 	}
 	opts := ncnn.Options{Batch: -1, FP16: precision == PrecisionFP16}
 	if resize {

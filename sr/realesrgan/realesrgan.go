@@ -43,23 +43,43 @@ const (
 
 // Values of Options.Precision.
 const (
+	// PrecisionAuto picks DefaultPrecision of the device the first session runs on; Options.Init
+	// turns it into "".
+	PrecisionAuto = "auto"
 	// PrecisionFP32 runs the model with weights, activations and arithmetic in float32.
 	PrecisionFP32 = "fp32"
 	// PrecisionFP16 runs the converter's float16 model (sr/ncnn Options.FP16): weights, biases,
 	// slopes and activations in float16, the graph's input and output float32, so the tiles fed
 	// and read are the same. Only for the converted ncnn models, not for a foreign .onnx.
 	PrecisionFP16 = "fp16"
+	// PrecisionInt8 runs X4Fast quantized (sr/ncnn ConvertInt8, with the committed calibration of
+	// calibrate.go): int8 weights and uint8 activations in ONNX Runtime's integer convolutions, on
+	// the CPU only. Input frames are quantized to 8 bits (exact for 8-bit video). X4Plus has no
+	// calibration, and a foreign .onnx runs as it is.
+	PrecisionInt8 = "int8"
 )
 
-// DefaultPrecision is the precision an unset Options.Precision takes for a converted ncnn model on
-// device d: PrecisionFP16 on CUDA and TensorRT, whose GPUs run float16 convolutions on tensor cores
-// and move half the bytes, PrecisionFP32 otherwise. On the CPU, ONNX Runtime (1.30, x86) has no
-// float16 Conv kernel: it casts an fp16 model's weights to float32 and runs the convolutions in
-// float32, so fp16 is no faster there (x4plus is about twice as slow) and only less exact. A
-// foreign .onnx model always runs in its own precision (fp32).
-func DefaultPrecision(d ort.Device) string {
-	if d == ort.DeviceCUDA || d == ort.DeviceTensorRT {
+// int8PassesGates records whether X4Fast's int8 model passed the quality gates against fp32
+// (TestInt8Quality); DefaultPrecision picks int8 only if it did.
+const int8PassesGates = false
+
+// DefaultPrecision is the precision an unset Options.Precision takes for the named converted model
+// on device d, on a CPU with or without VNNI (ort.CPUHasVNNI):
+//   - PrecisionFP16 on CUDA and TensorRT, whose GPUs run float16 convolutions on tensor cores and
+//     move half the bytes;
+//   - PrecisionInt8 for X4Fast on a CPU with VNNI, where integer convolutions run at several times
+//     the float rate, if the int8 model passed the quality gates;
+//   - PrecisionFP32 otherwise. On the CPU, ONNX Runtime (1.30, x86) has no float16 Conv kernel: it
+//     casts an fp16 model's weights to float32, so fp16 is no faster there (x4plus is about twice
+//     as slow) and only less exact; without VNNI int8 gains little.
+//
+// A foreign .onnx model always runs in its own precision (fp32).
+func DefaultPrecision(d ort.Device, model string, vnni bool) string {
+	switch {
+	case onGPU(d):
 		return PrecisionFP16
+	case model == X4Fast && vnni && int8PassesGates:
+		return PrecisionInt8
 	}
 	return PrecisionFP32
 }
@@ -113,11 +133,11 @@ type Options struct {
 	// ModelScale is the native scale of a foreign model (optional). It defaults to 0, which infers
 	// it with a probe run on a 32x32 input.
 	ModelScale int
-	// Precision is the arithmetic the model runs in, PrecisionFP32 or PrecisionFP16 (optional). It
-	// defaults to DefaultPrecision of the device the first session runs on: with DeviceAuto, Open
-	// creates that session with the fp32 model and, should it land on CUDA, replaces it with the
-	// fp16 one. Tests that compare with references set it explicitly, so that the device cannot
-	// change what they compare.
+	// Precision is the arithmetic the model runs in: PrecisionAuto, PrecisionFP32, PrecisionFP16 or
+	// PrecisionInt8 (optional). It defaults to DefaultPrecision of the device the first session runs
+	// on: with DeviceAuto, Open creates that session with the fp32 model and replaces it should the
+	// default be another precision. Tests that compare with references set it explicitly, so that
+	// the device cannot change what they compare. PrecisionInt8 with DeviceAuto runs on the CPU.
 	Precision string
 	// Resize says where a result that is not at the model's scale is resampled to the requested
 	// size, ResizeGo or ResizeGraph (optional). It defaults to DefaultResize of the device the
@@ -129,9 +149,11 @@ type Options struct {
 // DefaultPrecision), which Open settles.
 func (o *Options) Init() error {
 	switch o.Precision {
-	case "", PrecisionFP32, PrecisionFP16:
+	case PrecisionAuto:
+		o.Precision = ""
+	case "", PrecisionFP32, PrecisionFP16, PrecisionInt8:
 	default:
-		return fmt.Errorf("realesrgan: precision %q: want %q or %q", o.Precision, PrecisionFP32, PrecisionFP16)
+		return fmt.Errorf("realesrgan: precision %q: want %s, %s, %s or %s", o.Precision, PrecisionAuto, PrecisionFP32, PrecisionFP16, PrecisionInt8)
 	}
 	switch o.Resize {
 	case "", ResizeGo, ResizeGraph:
@@ -197,6 +219,19 @@ func Open(cfg Config) (*Backend, error) {
 	if !IsModel(cfg.Model) {
 		return nil, fmt.Errorf("realesrgan: %w %q", sr.ErrUnknownModel, cfg.Model)
 	}
+	if cfg.Precision == PrecisionInt8 {
+		switch {
+		case cfg.Model != X4Fast:
+			return nil, fmt.Errorf("realesrgan: precision %s: only for %s (%s has no int8 calibration)", PrecisionInt8, X4Fast, cfg.Model)
+		case cfg.Device == ort.DeviceAuto:
+			cfg.Device = ort.DeviceCPU
+		case cfg.Device != ort.DeviceCPU:
+			return nil, fmt.Errorf("realesrgan: precision %s runs on the CPU, not %v", PrecisionInt8, cfg.Device)
+		}
+		if cfg.Resize == ResizeGraph {
+			return nil, fmt.Errorf("realesrgan: resize %q: not with precision %s (resize in Go)", ResizeGraph, PrecisionInt8)
+		}
+	}
 	if cfg.Device == ort.DeviceTensorRT {
 		if err := os.MkdirAll(filepath.Join(cfg.CacheDir, "trt"), 0o755); err != nil {
 			return nil, fmt.Errorf("realesrgan: tensorrt engine cache: %w", err)
@@ -208,7 +243,7 @@ func Open(cfg Config) (*Backend, error) {
 
 	b := &Backend{cfg: cfg, precision: cfg.Precision}
 	if b.precision == "" && cfg.Device != ort.DeviceAuto {
-		b.precision = DefaultPrecision(cfg.Device)
+		b.precision = DefaultPrecision(cfg.Device, cfg.Model, ort.CPUHasVNNI())
 	}
 	named := cfg.Model == X4Fast || cfg.Model == X4Plus
 	if named {
@@ -240,7 +275,7 @@ func Open(cfg Config) (*Backend, error) {
 	}
 	b.device = s.Device()
 	if b.precision == "" { // DeviceAuto: the fp32 session told the device
-		b.precision = DefaultPrecision(b.device)
+		b.precision = DefaultPrecision(b.device, cfg.Model, ort.CPUHasVNNI())
 		if b.precision != PrecisionFP32 {
 			s.Close()
 			if err := b.convert(b.precision); err != nil {
@@ -373,7 +408,7 @@ func (b *Backend) Scale() int { return b.scale }
 // Device returns the execution provider the sessions run on (never ort.DeviceAuto).
 func (b *Backend) Device() ort.Device { return b.device }
 
-// Precision returns the precision the model runs in: PrecisionFP32 or PrecisionFP16.
+// Precision returns the precision the model runs in: PrecisionFP32, PrecisionFP16 or PrecisionInt8.
 func (b *Backend) Precision() string { return b.precision }
 
 // Resize returns where results not at the model's scale are resampled: ResizeGo or ResizeGraph.

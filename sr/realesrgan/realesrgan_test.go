@@ -234,8 +234,19 @@ func TestOpenErrors(t *testing.T) {
 	if _, err := Open(Config{Model: blurModel(t, dir, true)}); !errors.Is(err, ErrBadModel) || !strings.Contains(err.Error(), "fixed size") {
 		t.Errorf("fixed-size model: %v", err)
 	}
-	if _, err := Open(Config{Model: X4Fast, Options: Options{Precision: "int8"}}); err == nil || !strings.Contains(err.Error(), "precision") {
-		t.Errorf("precision int8: %v", err)
+	for _, c := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Model: X4Fast, Options: Options{Precision: "int4"}}, `precision "int4"`},
+		{Config{Model: X4Plus, Options: Options{Precision: PrecisionInt8}}, "only for realesrgan-x4fast"},
+		{Config{Model: blurModel(t, dir, false), Options: Options{Precision: PrecisionInt8}}, "only for realesrgan-x4fast"},
+		{Config{Model: X4Fast, Options: Options{Precision: PrecisionInt8}, Runtime: ort.Runtime{Device: ort.DeviceCUDA}}, "runs on the CPU, not cuda"},
+		{Config{Model: X4Fast, Options: Options{Precision: PrecisionInt8, Resize: ResizeGraph}}, "not with precision int8"},
+	} {
+		if _, err := Open(c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s, precision %s: %v, want an error saying %q", c.cfg.Model, c.cfg.Precision, err, c.want)
+		}
 	}
 	if _, err := Open(Config{Model: blurModel(t, dir, false), Options: Options{Precision: PrecisionFP16}}); err == nil || !strings.Contains(err.Error(), "foreign") {
 		t.Errorf("precision fp16 for a foreign model: %v", err)
@@ -260,11 +271,24 @@ func TestOpenErrors(t *testing.T) {
 }
 
 func TestDefaultPrecision(t *testing.T) {
-	for d, want := range map[ort.Device]string{
-		ort.DeviceCPU: PrecisionFP32, ort.DeviceCUDA: PrecisionFP16, ort.DeviceTensorRT: PrecisionFP16,
+	int8IfPassed := PrecisionFP32
+	if int8PassesGates {
+		int8IfPassed = PrecisionInt8
+	}
+	for _, c := range []struct {
+		d     ort.Device
+		model string
+		vnni  bool
+		want  string
+	}{
+		{ort.DeviceCPU, X4Fast, true, int8IfPassed},
+		{ort.DeviceCPU, X4Fast, false, PrecisionFP32},
+		{ort.DeviceCPU, X4Plus, true, PrecisionFP32},
+		{ort.DeviceCUDA, X4Fast, true, PrecisionFP16},
+		{ort.DeviceTensorRT, X4Plus, false, PrecisionFP16},
 	} {
-		if got := DefaultPrecision(d); got != want {
-			t.Errorf("DefaultPrecision(%v) = %q, want %q", d, got, want)
+		if got := DefaultPrecision(c.d, c.model, c.vnni); got != c.want {
+			t.Errorf("DefaultPrecision(%v, %s, vnni %v) = %q, want %q", c.d, c.model, c.vnni, got, c.want)
 		}
 	}
 }
@@ -277,10 +301,12 @@ func TestOpenPrecision(t *testing.T) {
 		dev        ort.Device
 		asked, cpu string // cpu: the precision expected when the session runs on the CPU
 	}{
-		{ort.DeviceCPU, "", PrecisionFP32},
-		{ort.DeviceAuto, "", PrecisionFP32},
+		{ort.DeviceCPU, "", DefaultPrecision(ort.DeviceCPU, X4Fast, ort.CPUHasVNNI())},
+		{ort.DeviceAuto, "", DefaultPrecision(ort.DeviceCPU, X4Fast, ort.CPUHasVNNI())},
+		{ort.DeviceAuto, PrecisionAuto, DefaultPrecision(ort.DeviceCPU, X4Fast, ort.CPUHasVNNI())},
 		{ort.DeviceCPU, PrecisionFP16, PrecisionFP16},
 		{ort.DeviceAuto, PrecisionFP32, PrecisionFP32},
+		{ort.DeviceAuto, PrecisionInt8, PrecisionInt8},
 	} {
 		b, err := Open(Config{Model: X4Fast, Runtime: ort.Runtime{Device: c.dev, Threads: 1}, Options: Options{Precision: c.asked}})
 		if errors.Is(err, ErrModelNotFound) {
@@ -290,8 +316,8 @@ func TestOpenPrecision(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := c.cpu
-		if b.Device() != ort.DeviceCPU && c.asked == "" {
-			want = DefaultPrecision(b.Device())
+		if b.Device() != ort.DeviceCPU && (c.asked == "" || c.asked == PrecisionAuto) {
+			want = DefaultPrecision(b.Device(), X4Fast, ort.CPUHasVNNI())
 		}
 		if b.Precision() != want || b.model.Path != ConvertedPath(X4Fast, want, b.cfg.CacheDir) {
 			t.Errorf("%v, precision %q: runs %s on %v from %s, want %s", c.dev, c.asked, b.Precision(), b.Device(), b.model.Path, want)
