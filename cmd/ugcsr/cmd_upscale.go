@@ -39,7 +39,7 @@ type upscaleOptions struct {
 	// cfg is what the job runs with; the model, runtime and temporal flags bind straight into it.
 	cfg   pipeline.Config
 	log   *logger
-	ffLog ffmpegLog
+	ffLog *ffmpegLog // shared by copies of the options (ugcsr preview --compare)
 }
 
 func (o *upscaleOptions) flags() []cli.Flag {
@@ -84,6 +84,7 @@ func (o *upscaleOptions) finalize(c *cli.Context) error {
 		return usageError{err.Error()}
 	}
 	o.log = newLogger(os.Stderr, lvl)
+	o.ffLog = &ffmpegLog{}
 	o.ffLog.install(o.log, ffmpegLogLevel(lvl))
 	if c.Args().First() != "" && isCommand(c.App, c.Args().First()) {
 		return nil
