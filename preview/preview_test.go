@@ -339,7 +339,7 @@ func TestClose(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("Close is blocked by a stalled subscriber")
 			}
-			s.Close(state)                                          // idempotent
+			s.Close(state)                                           // idempotent
 			s.Frame(testFrame(4, 4, 0, 0), testFrame(8, 8, 0, 0), 0) // ignored
 			if _, err := client.Get(s.URL() + "stats"); err == nil {
 				t.Error("still serving after Close")

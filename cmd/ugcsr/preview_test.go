@@ -24,7 +24,7 @@ import (
 // previewRun is a running ugcsr whose stderr is watched for the preview's address.
 type previewRun struct {
 	cmd    *exec.Cmd
-	url    string // the page
+	url    string        // the page
 	stderr *bytes.Buffer // read it once done is closed
 	done   chan struct{} // stderr is read to its end
 }
