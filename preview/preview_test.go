@@ -322,6 +322,9 @@ func TestClose(t *testing.T) {
 			stalledConn(t, s)
 			ev := subscribe(t, s)
 			ev.until(t, "hello", func(string) bool { return true })
+			for s.watchers.Load() < 2 {
+				time.Sleep(time.Millisecond)
+			}
 			for i := 0; i < 40; i++ {
 				s.SetStats(bigStats(i)) // fill the stalled one's buffers
 			}
