@@ -14,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ugcsr/ugcsr/decode"
 	"github.com/ugcsr/ugcsr/encode"
 	"github.com/ugcsr/ugcsr/frame"
 	"github.com/ugcsr/ugcsr/pipeline"
@@ -47,12 +48,13 @@ func previewCommand(stop <-chan struct{}) *cli.Command {
 		}
 	}
 	return &cli.Command{
-		Name:      "preview",
-		Usage:     "upscale a few frames around a time and show them in the browser (or write a PNG)",
-		UsageText: "ugcsr preview -i clip.mp4 --at 3.5 [--frames 5] [--model M -s 2 ...] [--compare '--model lanczos'] [--preview :8080 | -o side.png]",
-		Flags:     flags,
-		Before:    func(c *cli.Context) error { return o.finalize(c) },
-		Action:    func(c *cli.Context) error { return runPreview(c.Context, o, stop) },
+		Name:        "preview",
+		Usage:       "upscale a few frames around a time and show them in the browser (or write a PNG)",
+		UsageText:   "ugcsr preview -i clip.mp4 --at 3.5 [--frames 5] [--model M -s 2 ...] [--compare '--model lanczos'] [--preview :8080 | -o side.png]",
+		Description: "The frames are centred on --at: with --frames 5, two come before it. -o writes the frame at --at.",
+		Flags:       flags,
+		Before:      func(c *cli.Context) error { return o.finalize(c) },
+		Action:      func(c *cli.Context) error { return runPreview(c.Context, o, stop) },
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageError{"preview: " + err.Error()}
 		},
@@ -70,6 +72,9 @@ func (o *previewOptions) finalize(c *cli.Context) error {
 	u.ffLog.install(u.log, ffmpegLogLevel(lvl))
 	if u.input == "" {
 		return usageError{"preview: no input: give one with -i"}
+	}
+	if u.input == "-" {
+		return usageError{"preview: needs a file to seek in, not standard input"}
 	}
 	if c.NArg() > 0 {
 		return usageError{fmt.Sprintf("preview: unexpected arguments %q", c.Args().Slice())}
@@ -141,6 +146,14 @@ func runPreview(ctx context.Context, o *previewOptions, stop <-chan struct{}) er
 			return err
 		}
 	}
+	start, err := o.start(ctx)
+	if err != nil {
+		return err
+	}
+	o.up.cfg.Input.Start = start
+	if cmp != nil {
+		cmp.cfg.Input.Start = start
+	}
 	var srv *preview.Server
 	if o.out == "" { // listen first: a taken port fails before any work
 		labels := [2]string{"input", "output"}
@@ -178,13 +191,20 @@ func runPreview(ctx context.Context, o *previewOptions, stop <-chan struct{}) er
 		left, right = first.out, second.out[:min(len(second.out), len(first.out))]
 	}
 	right = right[:min(len(left), len(right))]
+	at, _ := parseTime(o.at)
+	shown := len(right) - 1 // the frame at --at: the first one starting there or later, as with -ss
+	for i := len(right) - 1; i >= 0; i-- {
+		if start+first.t[i] >= at-time.Millisecond {
+			shown = i
+		}
+	}
 	if o.out != "" {
-		return writeSideBySide(o.out, left[0], right[0])
+		return writeSideBySide(o.out, left[shown], right[shown])
 	}
 	st := previewStats(res.Stats)
 	srv.SetStats(st)
 	for i := range right {
-		srv.Frame(left[i], right[i], first.t[i])
+		srv.Frame(left[i], right[i], start+first.t[i])
 	}
 	srv.SetState(preview.Finished)
 	o.up.log.infof("preview: %d frames from %s at %s: %s (Ctrl-C to stop)", len(right), o.up.input, o.at, srv.URL())
@@ -194,6 +214,25 @@ func runPreview(ctx context.Context, o *previewOptions, stop <-chan struct{}) er
 	}
 	srv.Close(preview.Finished)
 	return nil
+}
+
+// start is where to seek: half the frames before --at, as the input's frame rate has it.
+func (o *previewOptions) start(ctx context.Context) (time.Duration, error) {
+	at := o.up.cfg.Input.Start
+	if o.frames == 1 {
+		return at, nil
+	}
+	dec, err := decode.Open(ctx, decode.Options{Input: o.up.input, Format: o.up.inputFormat})
+	if err != nil {
+		return 0, err
+	}
+	rate := dec.Info().Video.FrameRate
+	dec.Close()
+	if rate.Num <= 0 || rate.Den <= 0 {
+		return at, nil
+	}
+	before := time.Duration(float64((o.frames-1)/2) * float64(rate.Den) / float64(rate.Num) * float64(time.Second))
+	return max(0, at-before), nil
 }
 
 // writeSideBySide writes a and b next to each other at b's size; a is scaled by nearest neighbour.

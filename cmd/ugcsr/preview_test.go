@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"image"
 	"image/png"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -209,13 +211,13 @@ func crop(f *frame.Frame, r image.Rectangle) *frame.Frame {
 	return frame.FromImage(f.ToRGBA().SubImage(r))
 }
 
-// TestPreviewCommandPNG: ugcsr preview -o writes the frame at --at next to its output, found by
-// seeking; --compare puts two outputs side by side.
+// TestPreviewCommandPNG: ugcsr preview -o writes the frame at --at (the middle of three) next to
+// its output, found by seeking; --compare puts two outputs side by side.
 func TestPreviewCommandPNG(t *testing.T) {
 	clip := mediatest.Clip(t, "01_dog")
 	dir := t.TempDir()
 	side := filepath.Join(dir, "side.png")
-	mustRun(t, "preview", "-i", clip, "--at", "3.5", "--frames", "1", "--model", "lanczos", "-s", "1", "-o", side)
+	mustRun(t, "preview", "-i", clip, "--at", "3.5", "--frames", "3", "--model", "lanczos", "-s", "1", "-o", side)
 	got := readPNG(t, side)
 	if got.W != 2560 || got.H != 720 {
 		t.Fatalf("side by side is %dx%d, want 2560x720", got.W, got.H)
@@ -263,8 +265,15 @@ func TestPreviewCommandServes(t *testing.T) {
 			break
 		}
 	}
-	if strings.Count(frames, `"seq"`) != 3 || !strings.Contains(frames, `"w":640,"h":360,"aw":1280`) {
-		t.Fatalf("frames %s, stats %s", frames, stats)
+	var shots []struct {
+		Time float64
+		W, H int
+	}
+	if err := json.Unmarshal([]byte(frames), &shots); err != nil || len(shots) != 3 || shots[0].W != 640 || shots[0].H != 360 {
+		t.Fatalf("frames %s (%v), stats %s", frames, err, stats)
+	}
+	if !(shots[0].Time < 2 && math.Abs(shots[1].Time-2) < 0.02 && shots[2].Time > 2) {
+		t.Errorf("frames at %v s, %v s, %v s; want them centred on 2 s", shots[0].Time, shots[1].Time, shots[2].Time)
 	}
 	resp, err := http.Get(r.url + "img/3/b.jpg")
 	if err != nil || resp.StatusCode != 200 {
