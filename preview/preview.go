@@ -6,6 +6,8 @@
 // state and skips the rest, and nothing a browser does reaches the job. Server.Frame, the pipeline's
 // hook, copies at most one pair of frames at a time, and only while the preview's own goroutine is
 // idle; that goroutine encodes JPEGs and then rests, spending about a twentieth of one core at most.
+// Memory: that one pair of float32 frames (55 MB for 1280x720 to 2560x1440) and the JPEGs of the
+// frames kept (Config.Keep).
 package preview
 
 import (
