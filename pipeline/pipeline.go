@@ -77,6 +77,13 @@ type Config struct {
 
 	// Logf receives one-line notices (optional).
 	Logf func(format string, args ...any)
+
+	// Observe is shown every frame once it is encoded (optional): src is the decoded input, dst its
+	// output (for a duplicate, the repeated previous output) and t the input's timestamp since the
+	// start. Both frames are lent for the call and read-only: copy what is kept. It runs on the
+	// encoding goroutine, so it must return quickly (package preview copies at most one pair
+	// now and then and drops the rest).
+	Observe func(src, dst *frame.Frame, t time.Duration)
 }
 
 // Analyzer looks at every decoded frame in order, before upscaling, and may set frame.Scene,
@@ -521,6 +528,10 @@ func (r *runner) emit(it item, last **frame.Frame) error {
 	r.inFlight.Add(-1)
 	t := media.Rescale(it.src.PTS+it.src.Duration, r.info.TimeBase, media.Rational{Num: 1, Den: 1_000_000})
 	r.outTime.Store(t)
+	if r.cfg.Observe != nil {
+		pts := media.Rescale(it.src.PTS, r.info.TimeBase, media.Rational{Num: 1, Den: 1_000_000})
+		r.cfg.Observe(it.src, out, time.Duration(pts)*time.Microsecond)
+	}
 	it.src.Release()
 	return nil
 }

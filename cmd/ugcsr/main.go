@@ -110,6 +110,8 @@ func newApp(stop <-chan struct{}) *cli.App {
 			"ugcsr -i clip.mp4 -s 2 out.mp4                       (Real-ESRGAN x4fast, resized to x2)\n" +
 			"ugcsr -i clip.mp4 --model lanczos -vf scale=1920:-2 out.mp4\n" +
 			"ffmpeg -i in.mov -f nut - | ugcsr -i - -s 2 -f nut - | ffplay -\n" +
+			"ugcsr -i clip.mp4 --preview :8080 out.mp4             (watch it in a browser)\n" +
+			"ugcsr preview -i clip.mp4 --at 3.5 --compare '--model lanczos'\n" +
 			"ugcsr probe FILE\n" +
 			"ugcsr probe --devices                                (which of cpu, cuda, tensorrt work here)",
 		Description: "Frames are decoded with FFmpeg, upscaled by the chosen model and re-encoded; audio, subtitle\n" +
@@ -121,7 +123,7 @@ func newApp(stop <-chan struct{}) *cli.App {
 		Flags:                  up.flags(),
 		Before:                 func(c *cli.Context) error { return up.finalize(c) },
 		Action:                 func(c *cli.Context) error { return runUpscale(c, up, stop) },
-		Commands:               []*cli.Command{probeCommand(), modelsCommand(), benchCommand()},
+		Commands:               []*cli.Command{probeCommand(), modelsCommand(), benchCommand(), previewCommand(stop)},
 		ExitErrHandler:         func(*cli.Context, error) {}, // main's exitCode reports errors
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageError{err.Error()}

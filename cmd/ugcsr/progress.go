@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ugcsr/ugcsr/pipeline"
+	"github.com/ugcsr/ugcsr/preview"
 )
 
 // openProgress opens the -progress target: pipe:1 (stdout), pipe:2 (stderr) or a file.
@@ -100,4 +103,24 @@ func clock(d time.Duration, micro bool) string {
 		return fmt.Sprintf("%02d:%02d:%09.6f", h, m, sec)
 	}
 	return fmt.Sprintf("%02d:%02d:%02d", h, m, int(sec))
+}
+
+// previewStats is s as the preview page shows it.
+func previewStats(s pipeline.Stats) preview.Stats {
+	p := preview.Stats{Frames: s.Frames, Total: s.Total, FPS: s.FPS, Elapsed: s.Elapsed.Seconds(), ETA: s.ETA.Seconds()}
+	for _, c := range s.Counters {
+		p.Counters = append(p.Counters, preview.Counter{Key: c.Key, Value: c.Value})
+	}
+	return p
+}
+
+// endState is what the preview page shows once the job is over.
+func endState(res pipeline.Result, err error) string {
+	switch {
+	case err == nil && !res.Interrupted:
+		return preview.Finished
+	case err == nil || errors.Is(err, context.Canceled):
+		return preview.Interrupted
+	}
+	return preview.Failed
 }
