@@ -1,0 +1,84 @@
+package resample
+
+import "fmt"
+
+// PlaneResizer resizes one plane of integer samples (a Y, Cb or Cr plane of the source's own
+// format) the way FFmpeg's swscale does: pixel centres at i+0.5 in every plane, so a chroma plane
+// is resampled at its own size with the centre-aligned siting swscale assumes by default, and taps
+// that fall outside the plane repeat its edge sample. Arithmetic is float32 per row (the Resizer's
+// vectorised kernels), rounded to the nearest integer at the end. It is not safe for concurrent
+// use; make one per worker and plane size.
+type PlaneResizer struct {
+	r       *Resizer
+	in, out []float32 // one input row; one output row
+}
+
+// NewPlaneResizer prepares a resize of inW x inH planes to outW x outH with filter f.
+func NewPlaneResizer(f Filter, inW, inH, outW, outH int) (*PlaneResizer, error) {
+	if inW <= 0 || inH <= 0 || outW <= 0 || outH <= 0 {
+		return nil, fmt.Errorf("resample: bad plane size %dx%d -> %dx%d", inW, inH, outW, outH)
+	}
+	r := &Resizer{
+		inW: inW, inH: inH, outW: outW, outH: outH,
+		hw: makeWeights(f, inW, outW, true), vw: makeWeights(f, inH, outH, true),
+		tmp: make([]float32, outW*inH),
+	}
+	r.hp = findPhases(r.hw, inW, outW)
+	return &PlaneResizer{r: r, in: make([]float32, inW), out: make([]float32, outW)}, nil
+}
+
+// Resize8 resizes an 8-bit plane, rows without padding.
+func (p *PlaneResizer) Resize8(dst, src []uint8) error {
+	if err := p.check(len(dst), len(src)); err != nil {
+		return err
+	}
+	r := p.r
+	for y := 0; y < r.inH; y++ {
+		for x, v := range src[y*r.inW : (y+1)*r.inW] {
+			p.in[x] = float32(v) * (1.0 / 255)
+		}
+		r.horizontalRow(r.tmp[y*r.outW:(y+1)*r.outW:(y+1)*r.outW], p.in)
+	}
+	for y := 0; y < r.outH; y++ {
+		r.verticalRow(p.out, r.tmp, y)
+		row := dst[y*r.outW : (y+1)*r.outW]
+		for x, v := range p.out[:len(row)] {
+			row[x] = uint8(v*255 + 0.5) // v is clamped to [0,1]
+		}
+	}
+	return nil
+}
+
+// Resize16 resizes a plane of depth-bit samples held in 16-bit words, rows without padding.
+func (p *PlaneResizer) Resize16(dst, src []uint16, depth int) error {
+	if err := p.check(len(dst), len(src)); err != nil {
+		return err
+	}
+	if depth < 1 || depth > 16 {
+		return fmt.Errorf("resample: bad sample depth %d", depth)
+	}
+	r := p.r
+	maxv := float32(int(1)<<depth - 1)
+	for y := 0; y < r.inH; y++ {
+		for x, v := range src[y*r.inW : (y+1)*r.inW] {
+			p.in[x] = float32(v) / maxv
+		}
+		r.horizontalRow(r.tmp[y*r.outW:(y+1)*r.outW:(y+1)*r.outW], p.in)
+	}
+	for y := 0; y < r.outH; y++ {
+		r.verticalRow(p.out, r.tmp, y)
+		row := dst[y*r.outW : (y+1)*r.outW]
+		for x, v := range p.out[:len(row)] {
+			row[x] = uint16(v*maxv + 0.5)
+		}
+	}
+	return nil
+}
+
+func (p *PlaneResizer) check(dst, src int) error {
+	r := p.r
+	if src != r.inW*r.inH || dst != r.outW*r.outH {
+		return fmt.Errorf("resample: plane resizer is %dx%d->%dx%d, got %d->%d samples", r.inW, r.inH, r.outW, r.outH, src, dst)
+	}
+	return nil
+}
