@@ -1,5 +1,6 @@
 // Package decode reads video with FFmpeg (go-astiav) and hands out frames as planar float32 RGB
-// (package frame), converted once with swscale using the stream's own colour matrix and range.
+// (package frame), converted once with swscale using the stream's own colour matrix and range, or,
+// for backends that take it (Options.SourceFormat), in the source's own planar YUV format, copied.
 //
 // Any container and codec this FFmpeg reads works: mp4, mov, mkv, webm, y4m, nut, single images and
 // image sequences (name%03d.png), from a path or from standard input ("-"). Every frame keeps its own

@@ -1,5 +1,6 @@
 // Package encode writes upscaled frames with FFmpeg (go-astiav): it converts planar float RGB once
-// (swscale) to the encoder's pixel format, encodes, and muxes together with the input's audio,
+// (swscale) to the encoder's pixel format, or copies frames already in the input's own planar YUV
+// format (Options.SourceFormat) as they are, encodes, and muxes together with the input's audio,
 // subtitle and data packets, which are copied untouched.
 //
 // What to keep from the input (time base, frame rate, sample aspect ratio, colour, rotation, tags,

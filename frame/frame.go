@@ -166,7 +166,7 @@ func (p *Pool) Get() *Frame {
 }
 
 func (p *Pool) put(f *Frame) {
-	if f.W != p.w || f.H != p.h || (f.YUV == nil) == p.planes.Valid() {
+	if f.W != p.w || f.H != p.h || (f.YUV == nil) == p.planes.Valid() || (f.YUV != nil && f.YUV.Planes != p.planes) {
 		return // resized by someone: drop rather than poison the pool
 	}
 	p.p.Put(f)

@@ -120,7 +120,7 @@ type Result struct {
 	// SourceFormat reports that frames stayed in the source's own pixel format end to end
 	// (sr.Caps.SourceFormat), which the output then has too.
 	SourceFormat bool
-	Stats       Stats
+	Stats        Stats
 }
 
 // ErrNoFrames is returned when the input yields no video frame at all.

@@ -45,7 +45,8 @@ func PlanesOf(pf astiav.PixelFormat) media.Planes {
 	return media.Planes{ChromaShiftX: int(sx), ChromaShiftY: int(sy), Depth: int(depth)}
 }
 
-// ReadPlanes copies the planes of an AVFrame in y's format and size into y.
+// ReadPlanes copies the planes of an AVFrame in y's format and size into y. Words are copied as
+// bytes: frame.YUV's uint16 samples are little-endian formats read on a little-endian machine.
 func ReadPlanes(y *frame.YUV, src *astiav.Frame) error {
 	return copyPlanes(y, src, false)
 }

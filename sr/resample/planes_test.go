@@ -142,3 +142,31 @@ func TestPlaneResizerSizes(t *testing.T) {
 		t.Error("depth 17: no error")
 	}
 }
+
+// BenchmarkPlanesLanczos720pX2 is the classical path's resampling of one 1280x720 yuv420p frame to
+// 2560x1440: the luma plane and two 640x360 chroma planes.
+func BenchmarkPlanesLanczos720pX2(b *testing.B) {
+	luma, err := NewPlaneResizer(Lanczos, 1280, 720, 2560, 1440)
+	if err != nil {
+		b.Fatal(err)
+	}
+	chroma, err := NewPlaneResizer(Lanczos, 640, 360, 1280, 720)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, dst := make([]uint8, 1280*720), make([]uint8, 2560*1440)
+	for i := range src {
+		src[i] = uint8(i * 7)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := luma.Resize8(dst, src); err != nil {
+			b.Fatal(err)
+		}
+		for c := 0; c < 2; c++ {
+			if err := chroma.Resize8(dst[:1280*720], src[:640*360]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
