@@ -35,20 +35,7 @@ func (p *PlaneResizer) Resize8(dst, src []uint8) error {
 	if err := p.check(len(dst), len(src)); err != nil {
 		return err
 	}
-	r := p.r
-	for y := 0; y < r.inH; y++ {
-		for x, v := range src[y*r.inW : (y+1)*r.inW] {
-			p.in[x] = float32(v) * (1.0 / 255)
-		}
-		r.horizontalRow(r.tmp[y*r.outW:(y+1)*r.outW:(y+1)*r.outW], p.in)
-	}
-	for y := 0; y < r.outH; y++ {
-		r.verticalRow(p.out, r.tmp, y)
-		row := dst[y*r.outW : (y+1)*r.outW]
-		for x, v := range p.out[:len(row)] {
-			row[x] = uint8(v*255 + 0.5) // v is clamped to [0,1]
-		}
-	}
+	resizeInts(p, dst, src, 255)
 	return nil
 }
 
@@ -60,22 +47,28 @@ func (p *PlaneResizer) Resize16(dst, src []uint16, depth int) error {
 	if depth < 1 || depth > 16 {
 		return fmt.Errorf("resample: bad sample depth %d", depth)
 	}
+	resizeInts(p, dst, src, float32(int(1)<<depth-1))
+	return nil
+}
+
+// resizeInts resamples in [0,1]: samples are divided by maxv on the way in, and multiplied by it
+// and rounded on the way out (the vertical pass clamps to [0,1], so the result fits).
+func resizeInts[T uint8 | uint16](p *PlaneResizer, dst, src []T, maxv float32) {
 	r := p.r
-	maxv := float32(int(1)<<depth - 1)
 	for y := 0; y < r.inH; y++ {
-		for x, v := range src[y*r.inW : (y+1)*r.inW] {
-			p.in[x] = float32(v) / maxv
+		row := src[y*r.inW : (y+1)*r.inW]
+		for x := toFloatSIMD(p.in, row, 1/maxv); x < len(row); x++ {
+			p.in[x] = float32(row[x]) / maxv
 		}
 		r.horizontalRow(r.tmp[y*r.outW:(y+1)*r.outW:(y+1)*r.outW], p.in)
 	}
 	for y := 0; y < r.outH; y++ {
 		r.verticalRow(p.out, r.tmp, y)
 		row := dst[y*r.outW : (y+1)*r.outW]
-		for x, v := range p.out[:len(row)] {
-			row[x] = uint16(v*maxv + 0.5)
+		for x := fromFloatSIMD(row, p.out, maxv); x < len(row); x++ {
+			row[x] = T(p.out[x]*maxv + 0.5)
 		}
 	}
-	return nil
 }
 
 func (p *PlaneResizer) check(dst, src int) error {

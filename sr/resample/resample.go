@@ -255,8 +255,9 @@ func (r *Resizer) horizontalRow(out, in []float32) {
 		lo, hi = ph.r*ph.j0, ph.r*ph.j1
 		r.horizontalPhases(out, in)
 	}
-	for x := range out {
-		if x >= lo && x < hi {
+	for x := 0; x < len(out); x++ {
+		if x == lo && hi > lo {
+			x = hi - 1 // the phase path's span: skip it
 			continue
 		}
 		s := int(r.hw.start[x])
