@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ugcsr/ugcsr/decode"
@@ -49,6 +50,9 @@ type BenchResult struct {
 	FFmpeg time.Duration
 	// JobRuns and FFmpegRuns are every run's time, in order: job, ffmpeg, job, ffmpeg, ...
 	JobRuns, FFmpegRuns []time.Duration
+	// JobCPU and FFmpegCPU are the median CPU times (user + system, every thread) of the same
+	// runs: on a machine shared with other work they move less than wall times do.
+	JobCPU, FFmpegCPU time.Duration
 	// SourceFormat reports that the job kept the source's pixel format end to end.
 	SourceFormat bool
 }
@@ -92,26 +96,40 @@ func Bench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 	}
 	args = append(args, "-vf", "scale=iw*2:ih*2:flags=lanczos", "-c:v", "libx264", "-crf", "18", "-preset", "medium",
 		"-c:a", "copy", filepath.Join(tmp, "ffmpeg.mp4"))
+	var jobCPU, ffCPU []time.Duration
 	// Interleaved, so a machine that slows down or speeds up during the bench moves both alike.
 	for i := 0; i < max(o.Runs, 1); i++ {
 		cfg := Config{Model: "lanczos", Scale: 2, Input: in,
 			Output: encode.Options{Output: filepath.Join(tmp, "lanczos.mp4"), Overwrite: true}}
-		t0 := time.Now()
+		t0, c0 := time.Now(), cpuTime()
 		r, err := Run(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
 		res.JobRuns = append(res.JobRuns, time.Since(t0))
+		jobCPU = append(jobCPU, cpuTime()-c0)
 		res.SourceFormat = r.SourceFormat
 
+		cmd := exec.CommandContext(ctx, o.FFmpeg, args...)
 		t0 = time.Now()
-		if out, err := exec.CommandContext(ctx, o.FFmpeg, args...).CombinedOutput(); err != nil {
+		if out, err := cmd.CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("ffmpeg: %v: %s", err, strings.TrimSpace(string(out)))
 		}
 		res.FFmpegRuns = append(res.FFmpegRuns, time.Since(t0))
+		ffCPU = append(ffCPU, cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
 	}
 	res.Job, res.FFmpeg = median(res.JobRuns), median(res.FFmpegRuns)
+	res.JobCPU, res.FFmpegCPU = median(jobCPU), median(ffCPU)
 	return res, nil
+}
+
+// cpuTime is the CPU time this process has used so far, every thread (cgo's included).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // median returns the middle of ds (the mean of the two middle ones for an even count).

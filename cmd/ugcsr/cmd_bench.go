@@ -67,6 +67,7 @@ func benchPipeline(ctx context.Context, w io.Writer, input, dur string, runs int
 		fmt.Fprintf(w, "  %d: ugcsr %.2f  ffmpeg %.2f\n", i+1, r.JobRuns[i].Seconds(), r.FFmpegRuns[i].Seconds())
 	}
 	fmt.Fprintf(w, "\nugcsr / ffmpeg time (medians): %.3f (target <= 1.10)\n", r.Job.Seconds()/r.FFmpeg.Seconds())
+	fmt.Fprintf(w, "ugcsr / ffmpeg CPU time (medians, user+sys): %.2f s / %.2f s = %.3f\n", r.JobCPU.Seconds(), r.FFmpegCPU.Seconds(), r.JobCPU.Seconds()/r.FFmpegCPU.Seconds())
 	return nil
 }
 
