@@ -1,5 +1,6 @@
 // Package decode reads video with FFmpeg (go-astiav) and hands out frames as planar float32 RGB
-// (package frame), converted once with swscale using the stream's own colour matrix and range.
+// (package frame), converted once with swscale using the stream's own colour matrix and range, or,
+// for backends that take it (Options.SourceFormat), in the source's own planar YUV format, copied.
 //
 // Any container and codec this FFmpeg reads works: mp4, mov, mkv, webm, y4m, nut, single images and
 // image sequences (name%03d.png), from a path or from standard input ("-"). Every frame keeps its own
@@ -50,6 +51,9 @@ type Options struct {
 	OnPacket func(pkt *astiav.Packet) error
 	// Stop, when closed, ends reading as at end of input (optional): frames already read are kept.
 	Stop <-chan struct{}
+	// SourceFormat hands out frames in the source's own planar YUV format (frame.Frame.YUV) instead
+	// of float RGB, when media.Video.Planes describes it (optional).
+	SourceFormat bool
 }
 
 // Decoder reads frames from one input. It owns its FFmpeg state (demuxer, decoder, packet, frame,
@@ -65,6 +69,7 @@ type Decoder struct {
 	pkt         *astiav.Packet
 	avf         *astiav.Frame
 	conv        toFloat
+	planes      *toPlanes // set when frames go out in the source's format
 	pool        *frame.Pool
 	interrupter astiav.IOInterrupter
 	stopWatch   func() bool
@@ -188,7 +193,13 @@ func Open(ctx context.Context, opts Options) (d *Decoder, err error) {
 	}
 	v.Metadata, v.Disposition = av.StreamTags(vs), av.Disposition(vs)
 	d.colorspace, d.fullRange = swsColorspace(*v), isFullRange(v.Color.Range, cp.PixelFormat())
+	if !d.fullRange { // the encoder writes limited range
+		v.Planes = av.PlanesOf(cp.PixelFormat())
+	}
 	d.pool = frame.NewPool(v.Width, v.Height)
+	if opts.SourceFormat {
+		d.UseSourceFormat()
+	}
 
 	if err := d.applyLimits(vs); err != nil {
 		return nil, err
@@ -268,7 +279,8 @@ func (d *Decoder) FramesRead() int64 { return d.frames }
 func (d *Decoder) Stopped() bool { return d.stopped }
 
 // Read returns the next frame in presentation order, or io.EOF at the end. The frame comes from a
-// pool: pass it on or Release it.
+// pool: pass it on or Release it. It is float RGB, or in the source's own format with
+// Options.SourceFormat where Info().Video.Planes is valid.
 func (d *Decoder) Read(ctx context.Context) (*frame.Frame, error) {
 	for {
 		if err := ctx.Err(); err != nil {
@@ -354,7 +366,12 @@ func (d *Decoder) convert() (f *frame.Frame, keep bool, err error) {
 		return nil, false, nil
 	}
 	f = d.pool.Get()
-	if err := d.conv.convert(f, d.avf, d.colorspace, d.fullRange); err != nil {
+	if d.planes != nil {
+		err = d.planes.convert(f, d.avf)
+	} else {
+		err = d.conv.convert(f, d.avf, d.colorspace, d.fullRange)
+	}
+	if err != nil {
 		f.Release()
 		return nil, false, err
 	}
@@ -508,6 +525,9 @@ func (d *Decoder) Close() {
 		d.stopWatch = nil
 	}
 	d.conv.free()
+	if d.planes != nil {
+		d.planes.free()
+	}
 	if d.avf != nil {
 		d.avf.Free()
 		d.avf = nil
@@ -553,6 +573,21 @@ func isFullRange(r media.ColorRange, pf astiav.PixelFormat) bool {
 		return true
 	}
 	return false
+}
+
+// UseSourceFormat makes Read hand out frames in the source's own planar YUV format
+// (Options.SourceFormat) and reports whether it can: only when Info().Video.Planes is valid. It
+// must be called before the first Read.
+func (d *Decoder) UseSourceFormat() bool {
+	v := d.info.Video
+	if !v.Planes.Valid() || d.frames > 0 {
+		return false
+	}
+	if d.planes == nil {
+		d.planes = &toPlanes{pf: d.vs.CodecParameters().PixelFormat(), w: v.Width, h: v.Height}
+		d.pool = frame.NewYUVPool(v.Width, v.Height, v.Planes)
+	}
+	return true
 }
 
 // SetOnPacket replaces Options.OnPacket; the pipeline opens the encoder after the decoder, since

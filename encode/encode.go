@@ -1,5 +1,6 @@
 // Package encode writes upscaled frames with FFmpeg (go-astiav): it converts planar float RGB once
-// (swscale) to the encoder's pixel format, encodes, and muxes together with the input's audio,
+// (swscale) to the encoder's pixel format, or copies frames already in the input's own planar YUV
+// format (Options.SourceFormat) as they are, encodes, and muxes together with the input's audio,
 // subtitle and data packets, which are copied untouched.
 //
 // What to keep from the input (time base, frame rate, sample aspect ratio, colour, rotation, tags,
@@ -52,6 +53,10 @@ type Options struct {
 	Bitrate int64
 	// Threads is the encoder's thread count (optional). It defaults to FFmpeg's automatic choice.
 	Threads int
+	// SourceFormat encodes frames in the input's own planar YUV format (media.Video.Planes), which
+	// Encode then takes as frame.Frame.YUV, copied as they are (optional). Check it with
+	// TakesSourceFormat: PixFmt, when set, must be the input's.
+	SourceFormat bool
 }
 
 // Encoder encodes frames of one size into one output. It owns its FFmpeg state (muxer, output
@@ -245,6 +250,9 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 		return err
 	}
 	pf, err := pickPixFmt(o.PixFmt, codec)
+	if o.SourceFormat {
+		pf, err = sourcePixFmt(o, in, codec)
+	}
 	if err != nil {
 		return err
 	}
@@ -344,7 +352,7 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 		return fmt.Errorf("encode: frame buffer: %w", err)
 	}
 	e.pkt = astiav.AllocPacket()
-	if !e.rgb {
+	if !e.rgb && !o.SourceFormat {
 		if e.sws, err = av.NewFromFloat(e.w, e.h, pf, outputColorspace(in).sws, false); err != nil {
 			return fmt.Errorf("encode: %w", err)
 		}
@@ -419,13 +427,25 @@ func (e *Encoder) Encode(f *frame.Frame) error {
 	if f.W != e.w || f.H != e.h {
 		return fmt.Errorf("encode: frame is %dx%d, encoder %dx%d", f.W, f.H, e.w, e.h)
 	}
-	if e.rgb {
+	switch {
+	case f.YUV != nil:
+		if err := av.MakeWritable(e.avf); err != nil {
+			return fmt.Errorf("encode: frame buffer: %w", err)
+		}
+		if err := av.WritePlanes(e.avf, f.YUV); err != nil {
+			return fmt.Errorf("encode: %w", err)
+		}
+	case e.sws == nil && !e.rgb:
+		return errors.New("encode: a float RGB frame for an encoder opened for the source's format")
+	case e.rgb:
 		if err := av.MakeWritable(e.avf); err != nil {
 			return fmt.Errorf("encode: frame buffer: %w", err)
 		}
 		writeRGB(e.avf, f)
-	} else if err := e.sws.FromFloat(e.avf, f.Plane(0), f.Plane(1), f.Plane(2), f.W, f.H); err != nil {
-		return fmt.Errorf("encode: convert frame: %w", err)
+	default:
+		if err := e.sws.FromFloat(e.avf, f.Plane(0), f.Plane(1), f.Plane(2), f.W, f.H); err != nil {
+			return fmt.Errorf("encode: convert frame: %w", err)
+		}
 	}
 	e.avf.SetPts(f.PTS)
 	if err := e.cc.SendFrame(e.avf); err != nil {

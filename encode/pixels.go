@@ -75,6 +75,42 @@ func pickPixFmt(name string, c *astiav.Codec) (astiav.PixelFormat, error) {
 	return pf, fmt.Errorf("encode: %s cannot encode pixel format %s", c.Name(), name)
 }
 
+// TakesSourceFormat reports whether Options.SourceFormat can apply to input in: its pixel format is
+// planar YUV (media.Video.Planes), PixFmt is unset or that format, the encoder takes it, and the
+// colour tags the output gets describe the input's samples as they are.
+func TakesSourceFormat(o Options, in media.Video) bool {
+	if !in.Planes.Valid() || in.Color.Space == media.ColorSpaceFCC || in.Color.Space == media.ColorSpaceSMPTE240M {
+		return false
+	}
+	of, err := guessFormat(o.Format, o.Output)
+	if err != nil {
+		return false
+	}
+	c, err := pickCodec(o, of)
+	if err != nil {
+		return false
+	}
+	_, err = sourcePixFmt(o, in, c)
+	return err == nil
+}
+
+// sourcePixFmt returns the input's pixel format when c can encode it and -pix_fmt asks for no other.
+func sourcePixFmt(o Options, in media.Video, c *astiav.Codec) (astiav.PixelFormat, error) {
+	if o.PixFmt != "" && o.PixFmt != in.PixelFormat {
+		return astiav.PixelFormatNone, fmt.Errorf("encode: -pix_fmt %s is not the input's %s", o.PixFmt, in.PixelFormat)
+	}
+	pf := astiav.FindPixelFormatByName(in.PixelFormat)
+	if pf == astiav.PixelFormatNone || !in.Planes.Valid() {
+		return pf, fmt.Errorf("encode: %s is not a planar YUV format", in.PixelFormat)
+	}
+	for _, p := range c.PixelFormats() {
+		if p == pf {
+			return pf, nil
+		}
+	}
+	return pf, fmt.Errorf("encode: %s cannot encode pixel format %s", c.Name(), in.PixelFormat)
+}
+
 // scaledSAR keeps the displayed aspect: a non-uniform resize changes the sample aspect ratio the
 // way FFmpeg's scale filter does.
 func scaledSAR(in media.Video, w, h int) media.Rational {

@@ -4,6 +4,10 @@
 // allocation. That is NCHW for batch 1, so ONNX backends copy a frame into a tensor with one copy, and
 // the pure-Go resamplers walk contiguous rows. Decoders convert to it once (swscale, the stream's own
 // colour matrix and range), encoders convert from it once.
+//
+// Backends that resample the source's samples as they are (sr.Caps.SourceFormat: the classical
+// ones) are handed frames in the source's own planar YUV format instead: Frame.YUV is set and Pix
+// is nil, so no colour conversion happens anywhere between decoder and encoder.
 package frame
 
 import (
@@ -12,6 +16,8 @@ import (
 	"image"
 	"image/color"
 	"sync"
+
+	"github.com/ugcsr/ugcsr/media"
 )
 
 // ErrSizeMismatch is returned by PSNR and MaxDiff when the two frames differ in size.
@@ -25,8 +31,10 @@ var ErrNotFinite = errors.New("frame: sample is not finite")
 // Ownership moves with the value: whoever holds a *Frame either passes it on or calls Release.
 type Frame struct {
 	W, H int
-	// Pix holds the R, G and B planes back to back; see Plane.
+	// Pix holds the R, G and B planes back to back; see Plane. It is nil when YUV is set.
 	Pix []float32
+	// YUV holds the picture in the source's own planar YUV format instead of Pix (nil otherwise).
+	YUV *YUV
 
 	// PTS is the presentation timestamp in the source stream's time base. It is carried to the
 	// output untouched, which is what keeps variable-frame-rate input variable.
@@ -123,15 +131,21 @@ func FromImage(img image.Image) *Frame {
 	return f
 }
 
-// Pool recycles frames of one size. It is safe for concurrent use.
+// Pool recycles frames of one size and format. It is safe for concurrent use.
 type Pool struct {
-	w, h int
-	p    sync.Pool
+	w, h   int
+	planes media.Planes // valid for a pool of YUV frames
+	p      sync.Pool
 }
 
-// NewPool returns a pool of w x h frames.
+// NewPool returns a pool of w x h float RGB frames.
 func NewPool(w, h int) *Pool {
 	return &Pool{w: w, h: h}
+}
+
+// NewYUVPool returns a pool of w x h frames in the planar YUV format p (see NewYUV).
+func NewYUVPool(w, h int, p media.Planes) *Pool {
+	return &Pool{w: w, h: h, planes: p}
 }
 
 // Get returns a frame of the pool's size with undefined pixels and zeroed metadata.
@@ -141,13 +155,18 @@ func (p *Pool) Get() *Frame {
 		f.CopyMeta(&Frame{})
 		return f
 	}
-	f := New(p.w, p.h)
+	var f *Frame
+	if p.planes.Valid() {
+		f = NewYUV(p.w, p.h, p.planes)
+	} else {
+		f = New(p.w, p.h)
+	}
 	f.pool = p
 	return f
 }
 
 func (p *Pool) put(f *Frame) {
-	if f.W != p.w || f.H != p.h {
+	if f.W != p.w || f.H != p.h || (f.YUV == nil) == p.planes.Valid() || (f.YUV != nil && f.YUV.Planes != p.planes) {
 		return // resized by someone: drop rather than poison the pool
 	}
 	p.p.Put(f)

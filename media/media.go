@@ -25,7 +25,10 @@ type Video struct {
 	Index int
 	// Codec is the decoder's name, e.g. "h264"; PixelFormat the coded pixel format, e.g. "yuv420p".
 	Codec, PixelFormat string
-	Width, Height      int
+	// Planes is PixelFormat's layout when it is planar YUV in limited range (zero otherwise): the
+	// facts a backend that resamples the source's own samples needs (sr.Caps.SourceFormat).
+	Planes        Planes
+	Width, Height int
 	// TimeBase is the unit of frame timestamps.
 	TimeBase Rational
 	// FrameRate is a best guess, for progress and encoders that need one; zero when unknown.

@@ -124,7 +124,10 @@ type Result struct {
 	Model       string
 	Frames      int64
 	Interrupted bool // Stop was closed: the output holds the frames up to that point
-	Stats       Stats
+	// SourceFormat reports that frames stayed in the source's own pixel format end to end
+	// (sr.Caps.SourceFormat), which the output then has too.
+	SourceFormat bool
+	Stats        Stats
 }
 
 // ErrNoFrames is returned when the input yields no video frame at all.
@@ -225,6 +228,14 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		inflight = 2*workers*batch + 2
 	}
 
+	// A backend that takes the source's own format gets it from decoder to encoder, with no float
+	// RGB anywhere, unless an analyzer (which reads float RGB) or the output needs float RGB.
+	outPool := frame.NewPool(out.X, out.Y)
+	if caps.SourceFormat && cfg.Analyzer == nil && encode.TakesSourceFormat(cfg.Output, info) && dec.UseSourceFormat() {
+		cfg.Output.SourceFormat = true
+		outPool = frame.NewYUVPool(out.X, out.Y, info.Planes)
+		res.SourceFormat = true
+	}
 	enc, err := encode.Open(cfg.Output, res.Input, out.X, out.Y)
 	if err != nil {
 		return res, err
@@ -239,7 +250,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	dec.SetOnPacket(enc.WritePacket)
 
 	r := &runner{cfg: cfg, dec: dec, enc: enc, backend: backend, ups: ups, batch: batch, analyzer: cfg.Analyzer,
-		slots: make(chan struct{}, inflight), outPool: frame.NewPool(out.X, out.Y), info: info}
+		slots: make(chan struct{}, inflight), outPool: outPool, info: info}
 	stats, err := r.run(ctx)
 	res.Stats = stats
 	res.Frames = stats.Frames

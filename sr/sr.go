@@ -33,6 +33,11 @@ type Caps struct {
 	// SceneConstants marks a backend that computes per-scene constants once per segment
 	// (frame.Frame.Segment): the pipeline's analyzer must stamp segments on the frames.
 	SceneConstants bool
+	// SourceFormat marks a backend that also takes frames in the source's own planar YUV format
+	// (frame.Frame.YUV, 8 to 16 bits) and writes its output in that format: the pipeline then hands
+	// it such frames, with no float RGB conversion between decoder and encoder, where it can (no
+	// analyzer, an encoder that takes the source's format).
+	SourceFormat bool
 	// Workers is the number of workers the backend runs best with (optional). It defaults to one
 	// per core for a Cheap backend and one otherwise (an ONNX session uses every core itself).
 	// Frames per Upscale call are Upscaler.BatchSize.

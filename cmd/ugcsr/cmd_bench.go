@@ -21,6 +21,7 @@ import (
 // benchCommand measures; it asserts nothing. Its numbers are the README's.
 func benchCommand() *cli.Command {
 	var input, dur string
+	var runs int
 	return &cli.Command{
 		Name:  "bench",
 		Usage: "measure throughput on this machine (prints a markdown table)",
@@ -30,14 +31,15 @@ func benchCommand() *cli.Command {
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "i", Value: "../shared/clips/01_dog.mp4", Destination: &input},
 				&cli.StringFlag{Name: "t", Usage: "limit the clip to this duration", Destination: &dur},
+				&cli.IntFlag{Name: "runs", Value: 5, Usage: "runs of the Lanczos job and of ffmpeg's, interleaved", Destination: &runs},
 			},
-			Action: func(c *cli.Context) error { return benchPipeline(c.Context, os.Stdout, input, dur) },
+			Action: func(c *cli.Context) error { return benchPipeline(c.Context, os.Stdout, input, dur, runs) },
 		}, benchRealESRGANCommand(), benchDiffusionCommand()},
 	}
 }
 
 // benchPipeline prints pipeline.Bench's times as a markdown table.
-func benchPipeline(ctx context.Context, w io.Writer, input, dur string) error {
+func benchPipeline(ctx context.Context, w io.Writer, input, dur string, runs int) error {
 	var limit time.Duration
 	if dur != "" {
 		var err error
@@ -45,7 +47,7 @@ func benchPipeline(ctx context.Context, w io.Writer, input, dur string) error {
 			return usageError{"-t: " + err.Error()}
 		}
 	}
-	r, err := pipeline.Bench(ctx, pipeline.BenchOptions{Input: input, Duration: limit})
+	r, err := pipeline.Bench(ctx, pipeline.BenchOptions{Input: input, Duration: limit, Runs: runs})
 	if err != nil {
 		return err
 	}
@@ -54,9 +56,18 @@ func benchPipeline(ctx context.Context, w io.Writer, input, dur string) error {
 	fmt.Fprintf(w, "| stage | time (s) | fps |\n|---|---:|---:|\n")
 	fmt.Fprintf(w, "| decode only (to float RGB) | %.2f | %.1f |\n", r.Decode.Seconds(), fps(r.Decode))
 	fmt.Fprintf(w, "| decode + encode (x1, libx264 crf 18 medium) | %.2f | %.1f |\n", r.DecodeEncode.Seconds(), fps(r.DecodeEncode))
-	fmt.Fprintf(w, "| ugcsr Lanczos x2 (libx264 crf 18 medium) | %.2f | %.1f |\n", r.Job.Seconds(), fps(r.Job))
-	fmt.Fprintf(w, "| ffmpeg scale=lanczos x2 (same encoder) | %.2f | %.1f |\n", r.FFmpeg.Seconds(), fps(r.FFmpeg))
-	fmt.Fprintf(w, "\nugcsr / ffmpeg time: %.2f (target <= 1.20)\n", r.Job.Seconds()/r.FFmpeg.Seconds())
+	path := "float RGB"
+	if r.SourceFormat {
+		path = r.Info.Video.PixelFormat + " planes"
+	}
+	fmt.Fprintf(w, "| ugcsr Lanczos x2 (libx264 crf 18 medium, %s), median of %d | %.2f | %.1f |\n", path, len(r.JobRuns), r.Job.Seconds(), fps(r.Job))
+	fmt.Fprintf(w, "| ffmpeg scale=lanczos x2 (same encoder), median of %d | %.2f | %.1f |\n", len(r.FFmpegRuns), r.FFmpeg.Seconds(), fps(r.FFmpeg))
+	fmt.Fprintf(w, "\nruns (s), interleaved:\n")
+	for i := range r.JobRuns {
+		fmt.Fprintf(w, "  %d: ugcsr %.2f  ffmpeg %.2f\n", i+1, r.JobRuns[i].Seconds(), r.FFmpegRuns[i].Seconds())
+	}
+	fmt.Fprintf(w, "\nugcsr / ffmpeg time (medians): %.3f (target <= 1.10)\n", r.Job.Seconds()/r.FFmpeg.Seconds())
+	fmt.Fprintf(w, "ugcsr / ffmpeg CPU time (medians, user+sys): %.2f s / %.2f s = %.3f\n", r.JobCPU.Seconds(), r.FFmpegCPU.Seconds(), r.JobCPU.Seconds()/r.FFmpegCPU.Seconds())
 	return nil
 }
 

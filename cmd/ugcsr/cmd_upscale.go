@@ -54,7 +54,7 @@ func (o *upscaleOptions) flags() []cli.Flag {
 		&cli.StringFlag{Name: "c:v", Aliases: []string{"vcodec"}, Usage: "video encoder: libx264 (default), libx265, libvpx-vp9, libaom-av1, png, ...", Destination: &o.codec},
 		&cli.IntFlag{Name: "crf", Usage: "constant rate factor", DefaultText: "18 where the encoder takes one", Destination: &o.crf},
 		&cli.StringFlag{Name: "preset", Usage: "encoder preset (default medium for x264/x265)", Destination: &o.preset},
-		&cli.StringFlag{Name: "pix_fmt", Usage: "output pixel format, e.g. yuv420p, yuv420p10le (default yuv420p)", Destination: &o.pixFmt},
+		&cli.StringFlag{Name: "pix_fmt", Usage: "output pixel format, e.g. yuv420p, yuv420p10le (default yuv420p; lanczos and bicubic keep the input's planar YUV format)", Destination: &o.pixFmt},
 		&cli.StringFlag{Name: "b:v", Usage: "video bit rate, e.g. 8M", Destination: &o.bitrate},
 		&cli.StringFlag{Name: "ss", Usage: "start at this time (seconds or [HH:]MM:SS[.ms])", Destination: &o.ss},
 		&cli.StringFlag{Name: "t", Usage: "read at most this duration", Destination: &o.t},

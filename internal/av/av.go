@@ -1,6 +1,6 @@
 // Package av holds the FFmpeg helpers decode and encode share: the C fields go-astiav v0.16.0 has
-// no accessor for, tags, the colour-matrix table, swscale to and from planar float RGB, and the
-// conversions between go-astiav values and package media's.
+// no accessor for, tags, the colour-matrix table, swscale to and from planar float RGB, plane copies
+// to and from frame.YUV, and the conversions between go-astiav values and package media's.
 //
 // Nothing here frees what it is given; a Go view of C memory (Plane) dies with its frame's buffer.
 package av

@@ -104,7 +104,10 @@ type weights struct {
 	w     []float32 // len(start)*taps, zero-padded
 }
 
-func makeWeights(f Filter, in, out int) weights {
+// makeWeights computes the taps of every output sample. Taps that fall outside the input are
+// dropped and the rest renormalised (Pillow), or with replicate given the weight of the edge sample
+// they stand for (swscale), which is what repeating the edge sample outward gives.
+func makeWeights(f Filter, in, out int, replicate bool) weights {
 	scale := float64(in) / float64(out)
 	fscale := math.Max(scale, 1)
 	support := f.support() * fscale
@@ -114,27 +117,26 @@ func makeWeights(f Filter, in, out int) weights {
 	for o := 0; o < out; o++ {
 		centre := (float64(o) + 0.5) * scale
 		lo := int(math.Floor(centre - support + 0.5))
-		if lo < 0 {
-			lo = 0
-		}
 		hi := int(math.Floor(centre + support + 0.5))
-		if hi > in {
-			hi = in
+		if !replicate {
+			lo, hi = max(lo, 0), min(hi, in)
 		}
 		if hi-lo > taps {
 			hi = lo + taps
 		}
+		clear(tmp)
+		first := min(max(lo, 0), in-1) // the first input sample the taps land on
 		var sum float64
 		for i := lo; i < hi; i++ {
 			v := f.eval((float64(i) + 0.5 - centre) / fscale)
-			tmp[i-lo] = v
+			tmp[min(max(i, 0), in-1)-first] += v
 			sum += v
 		}
-		ws.start[o] = int32(lo)
+		ws.start[o] = int32(first)
 		row := ws.w[o*taps : (o+1)*taps]
-		for i := lo; i < hi; i++ {
+		for i := range row {
 			if sum != 0 {
-				row[i-lo] = float32(tmp[i-lo] / sum)
+				row[i] = float32(tmp[i] / sum)
 			}
 		}
 	}
@@ -210,7 +212,7 @@ func NewResizer(f Filter, inW, inH, outW, outH int) (*Resizer, error) {
 	}
 	r := &Resizer{
 		inW: inW, inH: inH, outW: outW, outH: outH,
-		hw: makeWeights(f, inW, outW), vw: makeWeights(f, inH, outH),
+		hw: makeWeights(f, inW, outW, false), vw: makeWeights(f, inH, outH, false),
 		tmp: make([]float32, outW*inH),
 	}
 	r.hp = findPhases(r.hw, inW, outW)
@@ -236,37 +238,41 @@ func (r *Resizer) ResizePlane(dst, src []float32) {
 }
 
 func (r *Resizer) horizontal(dst, src []float32) {
-	taps := r.hw.taps
 	if r.inW == r.outW {
 		copy(dst, src[:r.inW*r.inH])
 		return
 	}
 	for y := 0; y < r.inH; y++ {
-		in := src[y*r.inW : (y+1)*r.inW : (y+1)*r.inW]
-		out := dst[y*r.outW : (y+1)*r.outW : (y+1)*r.outW]
-		lo, hi := 0, 0 // outputs [lo, hi) done by the phase path
-		if ph := r.hp; ph != nil {
-			lo, hi = ph.r*ph.j0, ph.r*ph.j1
-			r.horizontalPhases(out, in)
+		r.horizontalRow(dst[y*r.outW:(y+1)*r.outW:(y+1)*r.outW], src[y*r.inW:(y+1)*r.inW:(y+1)*r.inW])
+	}
+}
+
+// horizontalRow resamples one row of inW values into outW values.
+func (r *Resizer) horizontalRow(out, in []float32) {
+	taps := r.hw.taps
+	lo, hi := 0, 0 // outputs [lo, hi) done by the phase path
+	if ph := r.hp; ph != nil {
+		lo, hi = ph.r*ph.j0, ph.r*ph.j1
+		r.horizontalPhases(out, in)
+	}
+	for x := 0; x < len(out); x++ {
+		if x == lo && hi > lo {
+			x = hi - 1 // the phase path's span: skip it
+			continue
 		}
-		for x := range out {
-			if x >= lo && x < hi {
-				continue
-			}
-			s := int(r.hw.start[x])
-			w := r.hw.w[x*taps : (x+1)*taps : (x+1)*taps]
-			if s+6 <= len(in) && len(w) >= 6 && (len(w) == 6 || w[6] == 0) {
-				p := in[s : s+6 : s+6]
-				out[x] = w[0]*p[0] + w[1]*p[1] + w[2]*p[2] + w[3]*p[3] + w[4]*p[4] + w[5]*p[5]
-				continue
-			}
-			n := min(len(in)-s, taps)
-			var acc float32
-			for k, v := range in[s : s+n] {
-				acc += w[k] * v
-			}
-			out[x] = acc
+		s := int(r.hw.start[x])
+		w := r.hw.w[x*taps : (x+1)*taps : (x+1)*taps]
+		if s+6 <= len(in) && len(w) >= 6 && (len(w) == 6 || w[6] == 0) {
+			p := in[s : s+6 : s+6]
+			out[x] = w[0]*p[0] + w[1]*p[1] + w[2]*p[2] + w[3]*p[3] + w[4]*p[4] + w[5]*p[5]
+			continue
 		}
+		n := min(len(in)-s, taps)
+		var acc float32
+		for k, v := range in[s : s+n] {
+			acc += w[k] * v
+		}
+		out[x] = acc
 	}
 }
 
@@ -306,50 +312,55 @@ func (r *Resizer) horizontalPhases(out, in []float32) {
 }
 
 func (r *Resizer) vertical(dst, src []float32) {
+	w := r.outW
+	for y := 0; y < r.outH; y++ {
+		r.verticalRow(dst[y*w:(y+1)*w:(y+1)*w], src, y)
+	}
+}
+
+// verticalRow writes output row y, clamped to [0,1], from src, outW x inH values.
+func (r *Resizer) verticalRow(out, src []float32, y int) {
 	taps := r.vw.taps
 	w := r.outW
 	var rows [16][]float32
 	var ws [16]float32
-	for y := 0; y < r.outH; y++ {
-		out := dst[y*w : (y+1)*w : (y+1)*w]
-		if r.inH == r.outH {
-			copy(out, src[y*w:(y+1)*w])
-			clamp(out)
+	if r.inH == r.outH {
+		copy(out, src[y*w:(y+1)*w])
+		clamp(out)
+		return
+	}
+	// Gather the contributing rows, then make one fused pass over the output row: far less
+	// memory traffic than one read-modify-write pass per tap.
+	s := int(r.vw.start[y])
+	n, flushed := 0, false
+	for k, wk := range r.vw.w[y*taps : (y+1)*taps] {
+		if wk == 0 || s+k >= r.inH {
 			continue
 		}
-		// Gather the contributing rows, then make one fused pass over the output row: far less
-		// memory traffic than one read-modify-write pass per tap.
-		s := int(r.vw.start[y])
-		n, flushed := 0, false
-		for k, wk := range r.vw.w[y*taps : (y+1)*taps] {
-			if wk == 0 || s+k >= r.inH {
-				continue
+		if n == len(rows) { // long kernels (strong shrinking): add in batches
+			if !flushed {
+				clear(out)
+				flushed = true
 			}
-			if n == len(rows) { // long kernels (strong shrinking): add in batches
-				if !flushed {
-					clear(out)
-					flushed = true
-				}
-				accumulate(out, rows[:n], ws[:n])
-				n = 0
-			}
-			rows[n] = src[(s+k)*w : (s+k+1)*w : (s+k+1)*w]
-			ws[n] = wk
-			n++
-		}
-		if flushed {
 			accumulate(out, rows[:n], ws[:n])
-			clamp(out)
-			continue
+			n = 0
 		}
-		done := sumRowsSIMD(out, rows[:n], ws[:n], true)
-		if done < len(out) {
-			for k := range rows[:n] {
-				rows[k] = rows[k][done:]
-			}
-			sum(out[done:], rows[:n], ws[:n])
-			clamp(out[done:])
+		rows[n] = src[(s+k)*w : (s+k+1)*w : (s+k+1)*w]
+		ws[n] = wk
+		n++
+	}
+	if flushed {
+		accumulate(out, rows[:n], ws[:n])
+		clamp(out)
+		return
+	}
+	done := sumRowsSIMD(out, rows[:n], ws[:n], true)
+	if done < len(out) {
+		for k := range rows[:n] {
+			rows[k] = rows[k][done:]
 		}
+		sum(out[done:], rows[:n], ws[:n])
+		clamp(out[done:])
 	}
 }
 

@@ -61,3 +61,75 @@ store:
 done:
 	VZEROUPPER
 	RET
+
+// func toFloatAVX2(dst *float32, src unsafe.Pointer, n int, scale float32, wide bool)
+// dst[i] = float32(src[i]) * scale for i < n (n a multiple of 8); src holds bytes, or 16-bit
+// words when wide.
+TEXT ·toFloatAVX2(SB), NOSPLIT, $0-29
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS scale+24(FP), Y2
+	MOVBQZX wide+28(FP), R11
+	XORQ BX, BX
+
+tfloop:
+	CMPQ BX, CX
+	JGE tfdone
+	TESTQ R11, R11
+	JNZ tfwide
+	VPMOVZXBD (SI)(BX*1), Y0
+	JMP tfconv
+
+tfwide:
+	VPMOVZXWD (SI)(BX*2), Y0
+
+tfconv:
+	VCVTDQ2PS Y0, Y0
+	VMULPS Y2, Y0, Y0
+	VMOVUPS Y0, (DI)(BX*4)
+	ADDQ $8, BX
+	JMP tfloop
+
+tfdone:
+	VZEROUPPER
+	RET
+
+// func fromFloatAVX2(dst unsafe.Pointer, src *float32, n int, scale float32, wide bool)
+// dst[i] = truncate(src[i]*scale + 0.5) for i < n (n a multiple of 8), src in [0,1] and scale
+// at most 65535; dst holds bytes, or 16-bit words when wide.
+TEXT ·fromFloatAVX2(SB), NOSPLIT, $0-29
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS scale+24(FP), Y2
+	MOVBQZX wide+28(FP), R11
+	MOVL $0x3f000000, AX
+	MOVL AX, X3
+	VBROADCASTSS X3, Y3
+	XORQ BX, BX
+
+ffloop:
+	CMPQ BX, CX
+	JGE ffdone
+	VMOVUPS (SI)(BX*4), Y0
+	VFMADD213PS Y3, Y2, Y0
+	VCVTTPS2DQ Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKUSDW X1, X0, X0
+	TESTQ R11, R11
+	JNZ ffwide
+	VPACKUSWB X0, X0, X0
+	MOVQ X0, (DI)(BX*1)
+	JMP ffnext
+
+ffwide:
+	VMOVDQU X0, (DI)(BX*2)
+
+ffnext:
+	ADDQ $8, BX
+	JMP ffloop
+
+ffdone:
+	VZEROUPPER
+	RET

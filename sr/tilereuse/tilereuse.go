@@ -149,10 +149,11 @@ func New(inner sr.Backend, cfg Config) (*Backend, error) {
 func (b *Backend) Name() string { return b.inner.Name() + "+reuse" }
 
 // Caps implements sr.Backend: the wrapped backend's, with one worker (each frame is compared with
-// the previous one its upscaler saw).
+// the previous one its upscaler saw) and float RGB frames only (tiles are float crops).
 func (b *Backend) Caps() sr.Caps {
 	c := b.inner.Caps()
 	c.Workers = 1
+	c.SourceFormat = false
 	return c
 }
 
