@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -21,8 +22,12 @@ import (
 	"github.com/ugcsr/ugcsr/sr/realesrgan"
 )
 
-// errInterrupted marks a job stopped by SIGINT whose partial output was finalised.
+// errInterrupted marks a job stopped by a signal whose partial output was finalised.
 var errInterrupted = errors.New("interrupted")
+
+// stopSignals stop a job the way Ctrl-C does: SIGTERM is what service managers and kill send,
+// SIGHUP what a closed terminal sends.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 
 // usageError marks bad command lines (exit 2).
 type usageError struct{ msg string }
@@ -34,10 +39,14 @@ func main() {
 	defer cancel()
 	stop := make(chan struct{})
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, stopSignals...)
+	var stoppedBy atomic.Int32 // the first signal's number, for the exit code
 	go func() {
 		// First signal: stop reading input and finalise what was done. Second: abort.
-		<-sigs
+		s := <-sigs
+		if n, ok := s.(syscall.Signal); ok {
+			stoppedBy.Store(int32(n))
+		}
 		close(stop)
 		<-sigs
 		cancel()
@@ -48,20 +57,26 @@ func main() {
 	}
 	app := newApp(stop)
 	err := app.RunContext(ctx, reorderArgs(os.Args, app))
-	os.Exit(exitCode(err))
+	os.Exit(exitCode(err, syscall.Signal(stoppedBy.Load())))
 }
 
-// exitCode is the one place that turns errors into user text and exit codes.
-func exitCode(err error) int {
+// exitCode is the one place that turns errors into user text and exit codes. A job stopped by a
+// signal exits as shells report a process killed by it, 128 + its number (SIGINT 130, SIGTERM 143,
+// SIGHUP 129); sig is 0 when none came.
+func exitCode(err error, sig syscall.Signal) int {
+	signalled := 130
+	if sig > 0 {
+		signalled = 128 + int(sig)
+	}
 	var ue usageError
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, errInterrupted):
-		return 130
+		return signalled
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(os.Stderr, "ugcsr: aborted; no output written")
-		return 130
+		return signalled
 	case errors.As(err, &ue):
 		fmt.Fprintf(os.Stderr, "ugcsr: %s (see ugcsr --help)\n", ue.msg)
 		return 2
@@ -116,8 +131,8 @@ func newApp(stop <-chan struct{}) *cli.App {
 			"ugcsr probe --devices                                (which of cpu, cuda, tensorrt work here)",
 		Description: "Frames are decoded with FFmpeg, upscaled by the chosen model and re-encoded; audio, subtitle\n" +
 			"and data streams are copied packet for packet, timestamps and metadata are kept. The output is\n" +
-			"written to a temporary file and renamed into place when complete. Ctrl-C once finishes a\n" +
-			"playable partial output; twice aborts.",
+			"written to a temporary file and renamed into place when complete. Ctrl-C (or SIGTERM, SIGHUP)\n" +
+			"once finishes a playable partial output and exits 130 (143, 129); a second signal aborts.",
 		HideHelpCommand:        true,
 		UseShortOptionHandling: false,
 		Flags:                  up.flags(),

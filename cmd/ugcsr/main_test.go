@@ -273,53 +273,61 @@ func TestOverwrite(t *testing.T) {
 	}
 }
 
-// TestInterruptFinalisesPartialOutput sends SIGINT mid-job: exit 130, a playable partial file.
+// TestInterruptFinalisesPartialOutput stops a job mid-way with SIGINT, SIGTERM and SIGHUP: each
+// finalises a playable partial file, says where it is, and exits 128 + the signal's number.
 var framesWritten = regexp.MustCompile(`(?m)^frame=[1-9]`)
 
 func TestInterruptFinalisesPartialOutput(t *testing.T) {
 	in := mediatest.Clip(t, "03_blocks")
-	out := filepath.Join(t.TempDir(), "partial.mp4")
-	cmd := exec.Command(binary, "-i", in, "--model", "lanczos", "-s", "2", "-progress", "pipe:1", out)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// Wait for progress to show frames written, then interrupt.
-	buf := make([]byte, 4096)
-	deadline := time.Now().Add(60 * time.Second)
-	var seen strings.Builder
-	for time.Now().Before(deadline) {
-		n, err := stdout.Read(buf)
-		seen.Write(buf[:n])
-		// Any block reporting a frame written (the first block may say frame=0: keep reading).
-		if framesWritten.MatchString(seen.String()) || err != nil {
-			break
-		}
-	}
-	cmd.Process.Signal(syscall.SIGINT)
-	go func() { // keep the pipe drained
-		for {
-			if _, err := stdout.Read(buf); err != nil {
-				return
+	for _, c := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}, {syscall.SIGHUP, 129}} {
+		t.Run(c.sig.String(), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "partial.mp4")
+			cmd := exec.Command(binary, "-i", in, "--model", "lanczos", "-s", "2", "-progress", "pipe:1", out)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-	}()
-	err = cmd.Wait()
-	ee, ok := err.(*exec.ExitError)
-	if !ok || ee.ExitCode() != 130 {
-		t.Fatalf("exit: %v, want 130\n%s", err, stderr.String())
-	}
-	if !strings.Contains(stderr.String(), "partial") {
-		t.Errorf("stderr does not say the output is partial: %q", stderr.String())
-	}
-	frames := mediatest.VideoFrames(t, out)
-	if len(frames) == 0 || len(frames) >= 292 {
-		t.Fatalf("partial output has %d frames", len(frames))
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// Wait for progress to show frames written, then signal.
+			buf := make([]byte, 4096)
+			deadline := time.Now().Add(60 * time.Second)
+			var seen strings.Builder
+			for time.Now().Before(deadline) {
+				n, err := stdout.Read(buf)
+				seen.Write(buf[:n])
+				// Any block reporting a frame written (the first block may say frame=0: keep reading).
+				if framesWritten.MatchString(seen.String()) || err != nil {
+					break
+				}
+			}
+			cmd.Process.Signal(c.sig)
+			go func() { // keep the pipe drained
+				for {
+					if _, err := stdout.Read(buf); err != nil {
+						return
+					}
+				}
+			}()
+			err = cmd.Wait()
+			ee, ok := err.(*exec.ExitError)
+			if !ok || ee.ExitCode() != c.code {
+				t.Fatalf("exit: %v, want %d\n%s", err, c.code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), "partial output to "+out) {
+				t.Errorf("stderr does not say where the partial output is: %q", stderr.String())
+			}
+			frames := mediatest.VideoFrames(t, out)
+			if len(frames) == 0 || len(frames) >= 292 {
+				t.Fatalf("partial output has %d frames", len(frames))
+			}
+		})
 	}
 }
 
