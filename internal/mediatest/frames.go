@@ -14,8 +14,14 @@ import (
 // outside any pool, for comparisons.
 func DecodeFrames(t testing.TB, path string, max int64) []*frame.Frame {
 	t.Helper()
+	return DecodeFramesWith(t, decode.Options{Input: path, MaxFrames: max})
+}
+
+// DecodeFramesWith is DecodeFrames with any decoder options (a start time, say).
+func DecodeFramesWith(t testing.TB, o decode.Options) []*frame.Frame {
+	t.Helper()
 	ctx := context.Background()
-	d, err := decode.Open(ctx, decode.Options{Input: path, MaxFrames: max})
+	d, err := decode.Open(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -136,11 +136,6 @@ type int8Writer struct {
 	taps   []Tap
 }
 
-// around is what is folded into the convolutions on both sides of a PReLU: channel c of the
-// PReLU's input is multiplied by mul[c] (the sign flip over the equalization scale), and the next
-// convolution's input column c by 1/mul[c].
-type around struct{ mul []float32 }
-
 func (w *int8Writer) write() ([]byte, error) {
 	n := w.n
 	info, outBlob, err := n.shapes()

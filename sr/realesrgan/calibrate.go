@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync"
 
 	"github.com/ugcsr/ugcsr/frame"
 	"github.com/ugcsr/ugcsr/sr/ncnn"
@@ -17,8 +18,8 @@ import (
 
 // Calibration is what the int8 converter needs beyond the model: the float range each quantized
 // tensor is quantized over, measured by running the fp32 model on sample frames. The committed
-// calibrations (calibration/<model>.json) are made by TestCalibrate with -calibrate from frames
-// of ../shared/clips; conversion at setup reads them and needs nothing else.
+// calibrations (calibration/<model>.json) are made by tools/calibrate from frames of
+// ../shared/clips; conversion at setup reads them and needs nothing else.
 type Calibration struct {
 	// Model is the converted model's name (X4Fast).
 	Model string `json:"model"`
@@ -61,18 +62,26 @@ func (c *Calibration) ID() string {
 var calibrations embed.FS
 
 // calibrationFor returns the committed calibration of the named model, or an error naming the
-// model when it has none (only X4Fast has one: see PrecisionInt8).
+// model when it has none (only X4Fast has one: see PrecisionInt8). The file is parsed once per
+// process; callers must not modify the result.
 func calibrationFor(name string) (*Calibration, error) {
-	b, err := calibrations.ReadFile("calibration/" + name + ".json")
-	if err != nil {
+	if name != X4Fast {
 		return nil, fmt.Errorf("realesrgan: %s has no int8 calibration (int8 is for %s)", name, X4Fast)
+	}
+	return x4fastCalibration()
+}
+
+var x4fastCalibration = sync.OnceValues(func() (*Calibration, error) {
+	b, err := calibrations.ReadFile("calibration/" + X4Fast + ".json")
+	if err != nil {
+		return nil, fmt.Errorf("realesrgan: %s: %w", X4Fast, err)
 	}
 	var c Calibration
 	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("realesrgan: calibration of %s: %w", name, err)
+		return nil, fmt.Errorf("realesrgan: calibration of %s: %w", X4Fast, err)
 	}
 	return &c, nil
-}
+})
 
 // calibrationBins is the histogram resolution per channel: a quantile lands within 1/1024 of the
 // channel's full range.

@@ -3,10 +3,8 @@ package realesrgan
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"image"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -136,34 +134,21 @@ func TestInt8Kernels(t *testing.T) {
 // smaller clip's frames).
 func clipFramesAt(t testing.TB, clip string, start time.Duration, n int64, w, h int) []*frame.Frame {
 	t.Helper()
-	ctx := context.Background()
-	d, err := decode.Open(ctx, decode.Options{Input: clip, Start: start, MaxFrames: n})
-	if err != nil {
-		t.Fatal(err)
+	full := mediatest.DecodeFramesWith(t, decode.Options{Input: clip, Start: start, MaxFrames: n})
+	if int64(len(full)) != n {
+		t.Fatalf("%s: %d frames from %v, want %d", clip, len(full), start, n)
 	}
-	defer d.Close()
-	var out []*frame.Frame
-	for {
-		f, err := d.Read(ctx)
-		if errors.Is(err, io.EOF) {
-			if int64(len(out)) != n {
-				t.Fatalf("%s: %d frames from %v, want %d", clip, len(out), start, n)
-			}
-			return out
-		}
-		if err != nil {
+	out := make([]*frame.Frame, len(full))
+	for i, f := range full {
+		out[i] = frame.New(w, h)
+		if err := resample.Resize(resample.Area, out[i], f); err != nil {
 			t.Fatal(err)
 		}
-		c := frame.New(w, h)
-		if err := resample.Resize(resample.Area, c, f); err != nil {
-			t.Fatal(err)
+		for k, v := range out[i].Pix {
+			out[i].Pix[k] = float32(frame.To8(v)) / 255
 		}
-		f.Release()
-		for i, v := range c.Pix {
-			c.Pix[i] = float32(frame.To8(v)) / 255
-		}
-		out = append(out, c)
 	}
+	return out
 }
 
 // meanLumaStep returns the mean absolute frame-to-frame difference of BT.601 luma over frames, in
@@ -228,8 +213,8 @@ func TestInt8Quality(t *testing.T) {
 		frames := clipFramesAt(t, filepath.Join(clips, clip+".mp4"), 7*time.Second, 6, 320, 180)
 		var outs32, outs8 []*frame.Frame
 		for _, f := range frames {
-			outs32 = append(outs32, upscale(t, b32, f, 0, image4(f)))
-			outs8 = append(outs8, upscale(t, b8, f, 0, image4(f)))
+			outs32 = append(outs32, upscale(t, b32, f, 0, image.Point{}))
+			outs8 = append(outs8, upscale(t, b8, f, 0, image.Point{}))
 		}
 		p := math.Inf(1)
 		for i := range outs8 {
@@ -250,8 +235,6 @@ func TestInt8Quality(t *testing.T) {
 	mediatest.AtLeast(t, "worst int8 vs golden PSNR (dB)", worstGolden, int8FloorGolden)
 	mediatest.AtMost(t, "worst relative flicker change", worstFlicker, int8FloorFlicker)
 }
-
-func image4(f *frame.Frame) image.Point { return f.Size().Mul(4) }
 
 // BenchmarkInt8PReLU compares ways of writing PReLU in the int8 x4fast (ncnn.Int8PReLU) with the
 // fp32 model, at 320x180 on the CPU, one whole-frame tile.

@@ -101,25 +101,20 @@ func convert(name, precision string, resize bool, cacheDir string) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("realesrgan: convert %s: %w", name, err)
 	}
+	var data []byte
 	if cal != nil {
-		data, err := ncnn.ConvertInt8(n, cal.Int8())
-		if err != nil {
-			return "", fmt.Errorf("realesrgan: convert %s to int8: %w", name, err)
+		data, err = ncnn.ConvertInt8(n, cal.Int8())
+	} else {
+		opts := ncnn.Options{Batch: -1, FP16: precision == PrecisionFP16}
+		if resize {
+			scale, err := n.Scale()
+			if err != nil {
+				return "", fmt.Errorf("realesrgan: convert %s: %w", name, err)
+			}
+			opts.Opset, opts.Append = 18, graphResize(scale)
 		}
-		if err := writeAtomic(out, data); err != nil {
-			return "", fmt.Errorf("realesrgan: convert %s: %w", name, err)
-		}
-		return out, nil
+		data, err = ncnn.ConvertOptions(n, opts)
 	}
-	opts := ncnn.Options{Batch: -1, FP16: precision == PrecisionFP16}
-	if resize {
-		scale, err := n.Scale()
-		if err != nil {
-			return "", fmt.Errorf("realesrgan: convert %s: %w", name, err)
-		}
-		opts.Opset, opts.Append = 18, graphResize(scale)
-	}
-	data, err := ncnn.ConvertOptions(n, opts)
 	if err != nil {
 		return "", fmt.Errorf("realesrgan: convert %s: %w", name, err)
 	}
