@@ -38,10 +38,9 @@ func (r Range) quant() quant {
 var inputQuant = quant{scale: 1.0 / 255, zero: 0}
 
 // Int8PReLU selects how ConvertInt8 writes PReLU. Int8MaxMul is the converter's; the others are
-// kept for BenchmarkInt8PReLU in sr/realesrgan, which measured them: at 320x180 on the 2-core
-// development VM, the whole int8 net ran 2.6x faster than fp32 with Int8MaxMul, 1.9x with
-// Int8MaxExact, 1.2x with Int8MaxFloat and 0.95x with Int8PRelu (other jobs were running; the
-// order held over repeated runs).
+// kept for BenchmarkInt8PReLU in sr/realesrgan, which measured them on x4fast at 320x180 on the
+// 2-core Xeon VM (quiet; fp32 623 ms): Int8MaxMul 218 ms (2.86x), Int8MaxExact 257 ms (2.42x),
+// Int8MaxFloat 329 ms (1.90x), Int8PRelu 593 ms (1.05x).
 type Int8PReLU int
 
 const (
@@ -73,6 +72,10 @@ type Int8 struct {
 	Equalize float64
 	// PReLU selects the form of PReLU (optional). It defaults to Int8MaxMul.
 	PReLU Int8PReLU
+	// WeightsOnly makes ConvertInt8 write a float net whose convolution weights are the int8 ones
+	// dequantized (optional, for measuring what the weights alone cost; tools/calibrate -compare).
+	// It defaults to false.
+	WeightsOnly bool
 }
 
 // Int8Blobs returns the blobs ConvertInt8 quantizes, in net order: every Convolution's and PReLU's
@@ -123,7 +126,7 @@ func CalibrationGraph(n *Net, q Int8) ([]byte, []Tap, error) {
 // activation, PReLU between Convolutions, PixelShuffle, nearest Interp of the input and Add; other
 // nets give an error wrapping ErrUnsupported.
 func ConvertInt8(n *Net, q Int8) ([]byte, error) {
-	return (&int8Writer{n: n, cfg: q}).write()
+	return (&int8Writer{n: n, cfg: q, float: q.WeightsOnly}).write()
 }
 
 type int8Writer struct {
@@ -306,7 +309,7 @@ func (w *int8Writer) write() ([]byte, error) {
 		}
 	}
 	g.Output(OutputName, onnx.Float, -1, int64(info[outBlob].c), -1, -1)
-	if w.float {
+	if w.float && !w.cfg.WeightsOnly {
 		for _, t := range taps {
 			g.Output(value[t], onnx.Float, -1, int64(info[t].c), -1, -1)
 			w.taps = append(w.taps, Tap{Blob: t, Value: value[t], Channels: info[t].c})
@@ -422,27 +425,23 @@ func (w *int8Writer) conv(l *Layer, s convSpec, x, out string, inMul, outMul []f
 	}
 	name := l.Name
 	if w.float {
+		if w.cfg.WeightsOnly {
+			wq, ws := quantizeWeights(wt, s.out)
+			per := len(wt) / s.out
+			for i, q := range wq {
+				wt[i] = float32(q) * ws[i/per]
+			}
+		}
 		_ = g.Initializer(name+".weight", onnx.Float, dims, wt)
 		_ = g.Initializer(name+".bias", onnx.Float, []int64{int64(s.out)}, bias)
 		g.Node("Conv", []string{x, name + ".weight", name + ".bias"}, []string{out}, attrs...)
 		return
 	}
-	// Weights: symmetric int8, one scale per output channel (its largest magnitude maps to 127).
-	per := s.in * kk
-	wq := make([]int8, len(wt))
-	ws := make([]float32, s.out)
+	wq, ws := quantizeWeights(wt, s.out)
 	bq := make([]int32, s.out)
 	bs := make([]float32, s.out)
 	xs := w.quants[x].scale
 	for o := range s.out {
-		m := 0.0
-		for _, v := range wt[o*per : (o+1)*per] {
-			m = max(m, math.Abs(float64(v)))
-		}
-		ws[o] = float32(max(m, 1e-30) / 127)
-		for k, v := range wt[o*per : (o+1)*per] {
-			wq[o*per+k] = int8(max(-127, min(127, math.Round(float64(v/ws[o])))))
-		}
 		bs[o] = xs * ws[o]
 		bq[o] = int32(max(math.MinInt32, min(math.MaxInt32, math.Round(float64(bias[o])/float64(bs[o])))))
 	}
@@ -456,6 +455,25 @@ func (w *int8Writer) conv(l *Layer, s convSpec, x, out string, inMul, outMul []f
 	g.Node("DequantizeLinear", []string{name + ".wq", name + ".ws", name + ".wz"}, []string{name + ".weight"}, onnx.AttrInt("axis", 0))
 	g.Node("DequantizeLinear", []string{name + ".bq", name + ".bs", name + ".bz"}, []string{name + ".bias"}, onnx.AttrInt("axis", 0))
 	g.Node("Conv", []string{x, name + ".weight", name + ".bias"}, []string{out}, attrs...)
+}
+
+// quantizeWeights returns the weights of out output channels as int8 codes, symmetric, with one
+// scale per output channel: its largest magnitude maps to 127.
+func quantizeWeights(wt []float32, out int) ([]int8, []float32) {
+	per := len(wt) / out
+	wq := make([]int8, len(wt))
+	ws := make([]float32, out)
+	for o := range out {
+		m := 0.0
+		for _, v := range wt[o*per : (o+1)*per] {
+			m = max(m, math.Abs(float64(v)))
+		}
+		ws[o] = float32(max(m, 1e-30) / 127)
+		for k, v := range wt[o*per : (o+1)*per] {
+			wq[o*per+k] = int8(max(-127, min(127, math.Round(float64(v/ws[o])))))
+		}
+	}
+	return wq, ws
 }
 
 // slopes returns PReLU l's slope per channel.

@@ -180,3 +180,48 @@ func TestInt8Errors(t *testing.T) {
 		t.Errorf("NaN range: %v", err)
 	}
 }
+
+// TestInt8WeightsOnly: the diagnostic float net holds the int8 model's weights, dequantized, and no
+// quantized activations.
+func TestInt8WeightsOnly(t *testing.T) {
+	n := readX4Fast(t)
+	q := Int8{Ranges: x4fastRanges(n)}
+	int8Data, err := ConvertInt8(n, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.WeightsOnly = true
+	floatData, err := ConvertInt8(n, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qm, err := onnx.ReadModel(int8Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm, err := onnx.ReadModel(floatData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inits := map[string]onnx.Tensor{}
+	for _, x := range append(qm.Initializers, fm.Initializers...) {
+		inits[x.Name] = x
+	}
+	for _, nd := range fm.Nodes {
+		if nd.Op == "QuantizeLinear" || nd.Op == "DequantizeLinear" {
+			t.Fatalf("weights-only net has a %s", nd.Op)
+		}
+	}
+	w, wq, ws := inits["Conv_2.weight"], inits["Conv_2.wq"], inits["Conv_2.ws"]
+	if w.DType != onnx.Float || len(w.Raw) != 4*len(wq.Raw) {
+		t.Fatalf("Conv_2.weight %v with %d bytes, codes %d", w.DType, len(w.Raw), len(wq.Raw))
+	}
+	per := len(wq.Raw) / 64
+	for i := range wq.Raw {
+		got := math.Float32frombits(binary.LittleEndian.Uint32(w.Raw[4*i:]))
+		want := float32(int8(wq.Raw[i])) * math.Float32frombits(binary.LittleEndian.Uint32(ws.Raw[4*(i/per):]))
+		if got != want {
+			t.Fatalf("Conv_2.weight[%d] = %v, want code %d times its scale = %v", i, got, int8(wq.Raw[i]), want)
+		}
+	}
+}

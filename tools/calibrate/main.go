@@ -1,13 +1,18 @@
 // Command calibrate measures x4fast's activations on frames of the shared clips and writes the int8
 // calibration the converter reads (sr/realesrgan/calibration/realesrgan-x4fast.json):
 //
-//	go run ./tools/calibrate [-clips ../shared/clips] [-p 0.99] [-equalize 0.5]
+//	go run ./tools/calibrate [-clips ../shared/clips] [-p 0.999] [-equalize 0.5]
+//	go run ./tools/calibrate -compare [-golden ../shared/golden]
+//
+// With -compare it writes nothing and prints, for the golden inputs, the int8 model's PSNR against
+// fp32 for each quantile and equalization tried, and with the weights alone quantized: the
+// measured comparison behind the chosen method.
 //
 // The calibration frames are 320x180: the clips' frames at 0.5, 3.5, 5.5 and 8.5 s scaled down with
 // an area filter (as a 720p phone clip's content looks at a quarter of its size), and native-size
 // 320x180 crops of the frame at 4.5 s (centre and top left: the pixels of a 720p input as the model
 // sees them). Frames near 2.0 s (the goldens') and from 7.0 s on (the quality tests') are kept out.
-// Ranges are the per-channel 99% quantile ranges, except the last convolution's (the residual the
+// Ranges are the per-channel 99.9% quantile ranges, except the last convolution's (the residual the
 // output adds), which keeps its extremes: clipping it clips highlights in the output.
 package main
 
@@ -17,16 +22,19 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"image/png"
 	"io"
 	"log"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ugcsr/ugcsr/decode"
 	"github.com/ugcsr/ugcsr/frame"
 	"github.com/ugcsr/ugcsr/internal/appcache"
+	"github.com/ugcsr/ugcsr/sr"
 	"github.com/ugcsr/ugcsr/sr/ncnn"
 	"github.com/ugcsr/ugcsr/sr/ort"
 	"github.com/ugcsr/ugcsr/sr/realesrgan"
@@ -35,16 +43,18 @@ import (
 
 func main() {
 	clips := flag.String("clips", "../shared/clips", "directory of the shared clips")
-	p := flag.Float64("p", 0.99, "quantile range kept per channel")
+	p := flag.Float64("p", 0.999, "quantile range kept per channel")
 	eq := flag.Float64("equalize", 0.5, "cross-layer equalization exponent")
 	out := flag.String("o", "sr/realesrgan/calibration/"+realesrgan.X4Fast+".json", "output file")
+	compare := flag.Bool("compare", false, "print the PSNR of the methods tried instead of writing")
+	golden := flag.String("golden", "../shared/golden", "directory of the golden inputs, for -compare")
 	flag.Parse()
-	if err := run(*clips, *p, *eq, *out); err != nil {
+	if err := run(*clips, *p, *eq, *out, *compare, *golden); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(clips string, p, eq float64, out string) error {
+func run(clips string, p, eq float64, out string, compare bool, golden string) error {
 	lib, err := ort.LibraryPath("", appcache.Dir())
 	if err != nil {
 		return err
@@ -91,10 +101,10 @@ func run(clips string, p, eq float64, out string) error {
 	if err != nil {
 		return err
 	}
-	ranges := acts.Ranges(p)
-	blobs := n.Int8Blobs()
-	last := blobs[len(blobs)-1]
-	ranges[last] = acts.Ranges(1)[last]
+	if compare {
+		return compareMethods(n, acts, golden)
+	}
+	ranges := chosenRanges(n, acts, p)
 	for _, rs := range ranges {
 		for i, r := range rs {
 			rs[i] = ncnn.Range{Min: round5(r.Min), Max: round5(r.Max)}
@@ -116,6 +126,107 @@ func run(clips string, p, eq float64, out string) error {
 	}
 	log.Printf("wrote %s (calibration %s)", out, cal.ID())
 	return nil
+}
+
+// chosenRanges is the quantile-p ranges, except the last convolution's, which keeps its extremes.
+func chosenRanges(n *ncnn.Net, acts *realesrgan.Activations, p float64) map[string][]ncnn.Range {
+	ranges := acts.Ranges(p)
+	blobs := n.Int8Blobs()
+	last := blobs[len(blobs)-1]
+	ranges[last] = acts.Ranges(1)[last]
+	return ranges
+}
+
+// compareMethods prints the int8 model's PSNR against fp32 on the x4fast golden inputs for each
+// quantile and equalization exponent, and for the weights alone quantized.
+func compareMethods(n *ncnn.Net, acts *realesrgan.Activations, golden string) error {
+	names := []string{"01_dog", "02_cups", "03_blocks", "02_cups-odd97x61", "03_blocks-full480x270"}
+	var inputs, wants []*frame.Frame
+	ref, err := realesrgan.Open(realesrgan.Config{Model: realesrgan.X4Fast, Options: realesrgan.Options{Precision: realesrgan.PrecisionFP32},
+		Runtime: ort.Runtime{Device: ort.DeviceCPU}})
+	if err != nil {
+		return err
+	}
+	defer ref.Close()
+	for _, name := range names {
+		f, err := readPNG(filepath.Join(golden, name+"_realesrgan-x4fast_lr.png"))
+		if err != nil {
+			return err
+		}
+		want, err := upscale(ref, f)
+		if err != nil {
+			return err
+		}
+		inputs, wants = append(inputs, f), append(wants, want)
+	}
+	tmp, err := os.MkdirTemp("", "calibrate")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	fmt.Printf("| ranges | equalize | %s |\n|---|---:|%s\n", strings.Join(names, " | "), strings.Repeat("---:|", len(names)))
+	row := func(what string, q ncnn.Int8) error {
+		data, err := ncnn.ConvertInt8(n, q)
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(tmp, "m.onnx")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			return err
+		}
+		b, err := realesrgan.Open(realesrgan.Config{Model: path, Options: realesrgan.Options{ModelScale: 4}, Runtime: ort.Runtime{Device: ort.DeviceCPU}})
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		cells := []string{what, fmt.Sprint(q.Equalize)}
+		for i, f := range inputs {
+			got, err := upscale(b, f)
+			if err != nil {
+				return err
+			}
+			db, err := frame.PSNR(got, wants[i])
+			if err != nil {
+				return err
+			}
+			cells = append(cells, fmt.Sprintf("%.2f", db))
+		}
+		fmt.Printf("| %s |\n", strings.Join(cells, " | "))
+		return nil
+	}
+	for _, p := range []float64{1, 0.999, 0.99} {
+		for _, eq := range []float64{0, 0.5, 1} {
+			if err := row(fmt.Sprintf("quantile %g", p), ncnn.Int8{Ranges: chosenRanges(n, acts, p), Equalize: eq}); err != nil {
+				return err
+			}
+		}
+	}
+	return row("weights only", ncnn.Int8{Ranges: chosenRanges(n, acts, 1), WeightsOnly: true})
+}
+
+// upscale runs b on f at its native scale.
+func upscale(b *realesrgan.Backend, f *frame.Frame) (*frame.Frame, error) {
+	spec := sr.Spec{In: f.Size(), Out: f.Size().Mul(b.Scale())}
+	u, err := b.NewUpscaler(spec)
+	if err != nil {
+		return nil, err
+	}
+	defer u.Close()
+	out := frame.New(spec.Out.X, spec.Out.Y)
+	return out, u.Upscale(context.Background(), []*frame.Frame{out}, []*frame.Frame{f})
+}
+
+func readPNG(path string) (*frame.Frame, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return frame.FromImage(img), nil
 }
 
 // frameAt decodes the frame of path at time at (seconds).
