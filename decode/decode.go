@@ -35,7 +35,7 @@ var ErrTruncated = errors.New("input is truncated")
 // Options selects the input and the part of it to read.
 type Options struct {
 	// Input is a path, an FFmpeg URL, an image-sequence pattern, or "-" for standard input.
-	Input string
+	Input string `json:"-"`
 	// Format forces the input format (ffmpeg's -f before -i) (optional).
 	Format string
 	// Start skips to this time before the first frame (ffmpeg's -ss) (optional). Timestamps of every
@@ -48,12 +48,23 @@ type Options struct {
 	// OnPacket receives each packet of the streams in media.Input.Passthrough, timestamps already
 	// shifted for Start, in their own stream's time base (optional). pkt is the decoder's and is
 	// reused: it must not be kept after returning.
-	OnPacket func(pkt *astiav.Packet) error
+	OnPacket func(pkt *astiav.Packet) error `json:"-"`
 	// Stop, when closed, ends reading as at end of input (optional): frames already read are kept.
-	Stop <-chan struct{}
+	Stop <-chan struct{} `json:"-"`
 	// SourceFormat hands out frames in the source's own planar YUV format (frame.Frame.YUV) instead
 	// of float RGB, when media.Video.Planes describes it (optional).
-	SourceFormat bool
+	SourceFormat bool `json:"-"`
+	// Range, when set, reads only part of what the options above select: a segment of a resumed or
+	// scaled-out job (optional). Passthrough packets are not forwarded then.
+	Range *Range `json:"-"`
+}
+
+// Range is a run of consecutive frames of the selection: Frames frames from the one whose
+// timestamp (shifted for Start, as Frame.PTS is) is FromPTS, which is frame number First. The
+// decoder seeks to the keyframe at or before it and decodes from there, so a range may start at
+// any frame; frames before FromPTS are decoded and dropped.
+type Range struct {
+	FromPTS, First, Frames int64
 }
 
 // Decoder reads frames from one input. It owns its FFmpeg state (demuxer, decoder, packet, frame,
@@ -78,6 +89,9 @@ type Decoder struct {
 	passthrough map[int]*astiav.Stream
 	startPTS    map[int]int64 // per stream: timestamp offset applied for Options.Start
 	endPTS      int64         // video stream time base; math.MaxInt64 when unlimited
+	minPTS      int64         // video stream time base: frames before it are dropped
+	maxFrames   int64         // frames to read; 0 when unlimited
+	firstIndex  int64         // Index of the first frame read
 	colorspace  int
 	fullRange   bool
 	frames      int64
@@ -91,7 +105,8 @@ type Decoder struct {
 // Open opens the input, finds its best video stream and prepares its decoder. Blocking I/O is
 // interrupted when ctx ends.
 func Open(ctx context.Context, opts Options) (d *Decoder, err error) {
-	d = &Decoder{opts: opts, videoIndex: -1, passthrough: map[int]*astiav.Stream{}, startPTS: map[int]int64{}, endPTS: math.MaxInt64}
+	d = &Decoder{opts: opts, videoIndex: -1, passthrough: map[int]*astiav.Stream{}, startPTS: map[int]int64{}, endPTS: math.MaxInt64,
+		minPTS: math.MinInt64, maxFrames: opts.MaxFrames}
 	defer func() {
 		if err != nil {
 			d.Close()
@@ -220,9 +235,22 @@ func (d *Decoder) applyLimits(vs *astiav.Stream) error {
 		for _, s := range d.fc.Streams() {
 			d.startPTS[s.Index()] = durationToTS(o.Start, s.TimeBase())
 		}
+		d.minPTS = d.startPTS[d.videoIndex]
 	}
 	if o.Duration > 0 {
 		d.endPTS = d.startPTS[d.videoIndex] + durationToTS(o.Duration, tb)
+	}
+	if r := o.Range; r != nil {
+		if r.Frames <= 0 || r.First < 0 {
+			return fmt.Errorf("decode: bad range of %d frames from frame %d", r.Frames, r.First)
+		}
+		d.limited, d.maxFrames, d.firstIndex = true, r.Frames, r.First
+		d.minPTS = r.FromPTS + d.startPTS[d.videoIndex]
+		if r.First > 0 {
+			if err := d.fc.SeekFrame(d.videoIndex, d.minPTS, astiav.NewSeekFlags(astiav.SeekFlagBackward)); err != nil {
+				return fmt.Errorf("decode: seek to frame %d: %w", r.First, err)
+			}
+		}
 	}
 	total := time.Duration(0)
 	if fd := d.fc.Duration(); fd > 0 {
@@ -248,6 +276,9 @@ func (d *Decoder) applyLimits(vs *astiav.Stream) error {
 	}
 	if o.MaxFrames > 0 && (v.Frames == 0 || o.MaxFrames < v.Frames) {
 		v.Frames = o.MaxFrames
+	}
+	if o.Range != nil {
+		v.Frames = o.Range.Frames
 	}
 	return nil
 }
@@ -358,10 +389,10 @@ func (d *Decoder) convert() (f *frame.Frame, keep bool, err error) {
 		pts = d.frames // raw streams without timestamps: count frames
 	}
 	vi := d.videoIndex
-	if pts < d.startPTS[vi] && d.opts.Start > 0 {
+	if pts < d.minPTS {
 		return nil, false, nil
 	}
-	if pts >= d.endPTS || (d.opts.MaxFrames > 0 && d.frames >= d.opts.MaxFrames) {
+	if pts >= d.endPTS || (d.maxFrames > 0 && d.frames >= d.maxFrames) {
 		d.videoDone = true
 		return nil, false, nil
 	}
@@ -377,9 +408,10 @@ func (d *Decoder) convert() (f *frame.Frame, keep bool, err error) {
 	}
 	f.PTS = pts - d.startPTS[vi]
 	f.Duration = av.FrameDuration(d.avf)
-	f.Index = d.frames
+	f.Index = d.firstIndex + d.frames
+	f.Keyframe = d.avf.KeyFrame()
 	d.frames++
-	if d.opts.MaxFrames > 0 && d.frames >= d.opts.MaxFrames {
+	if d.maxFrames > 0 && d.frames >= d.maxFrames {
 		d.endPTS = pts + max(f.Duration, 1)
 		d.videoDone = true
 	}
@@ -421,9 +453,17 @@ func (d *Decoder) feed() error {
 // forward hands a passthrough packet to OnPacket after the Start shift; packets outside the range
 // are dropped.
 func (d *Decoder) forward(pkt *astiav.Packet) error {
-	s, ok := d.passthrough[pkt.StreamIndex()]
-	if !ok || d.opts.OnPacket == nil {
+	if d.opts.OnPacket == nil || d.opts.Range != nil || !d.accept(pkt) {
 		return nil
+	}
+	return d.opts.OnPacket(pkt)
+}
+
+// accept reports whether a packet is one to copy, and shifts its timestamps for Start.
+func (d *Decoder) accept(pkt *astiav.Packet) bool {
+	s, ok := d.passthrough[pkt.StreamIndex()]
+	if !ok {
+		return false
 	}
 	off := d.startPTS[s.Index()]
 	if d.limited {
@@ -433,12 +473,12 @@ func (d *Decoder) forward(pkt *astiav.Packet) error {
 		}
 		if t != astiav.NoPtsValue {
 			if t+pkt.Duration() <= off && d.opts.Start > 0 {
-				return nil
+				return false
 			}
 			if d.endPTS != math.MaxInt64 {
 				end := astiav.RescaleQ(d.endPTS, d.vs.TimeBase(), s.TimeBase())
 				if t >= end {
-					return nil
+					return false
 				}
 			}
 		}
@@ -451,7 +491,7 @@ func (d *Decoder) forward(pkt *astiav.Packet) error {
 			pkt.SetDts(pkt.Dts() - off)
 		}
 	}
-	return d.opts.OnPacket(pkt)
+	return true
 }
 
 // drainPassthrough forwards packets after the last video frame until they pass the video's end.

@@ -12,6 +12,7 @@
 package encode
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/asticode/go-astiav"
 
@@ -33,11 +35,11 @@ var ErrExists = errors.New("output exists")
 // Options selects the output and how video is encoded. Zero values pick defaults.
 type Options struct {
 	// Output is a path, or "-" for standard output (then Format is required).
-	Output string
+	Output string `json:"-"`
 	// Format forces the container (ffmpeg's -f) (optional). It defaults to a guess from Output.
 	Format string
 	// Overwrite allows replacing an existing file (-y).
-	Overwrite bool
+	Overwrite bool `json:"-"`
 	// Codec is the video encoder (-c:v) (optional). It defaults to libx264, libvpx-vp9 for webm,
 	// png for images and the container's own for y4m.
 	Codec string
@@ -52,11 +54,34 @@ type Options struct {
 	// Bitrate is the target video bit rate in bit/s (-b:v) (optional).
 	Bitrate int64
 	// Threads is the encoder's thread count (optional). It defaults to FFmpeg's automatic choice.
-	Threads int
+	Threads int `json:"-"`
 	// SourceFormat encodes frames in the input's own planar YUV format (media.Video.Planes), which
 	// Encode then takes as frame.Frame.YUV, copied as they are (optional). Check it with
 	// TakesSourceFormat: PixFmt, when set, must be the input's.
-	SourceFormat bool
+	SourceFormat bool `json:"-"`
+	// GlobalHeader asks the encoder for global headers (extradata) even when this container does
+	// not need them (optional): segment files made for an mp4 or mkv output, whose packets are
+	// later copied into one, set it (see SegmentOptions).
+	GlobalHeader bool `json:"-"`
+}
+
+// SegmentOptions returns the options of a segment file at path for the output o: the encoder o
+// gets (the one its container picks when o names none) with global headers where o's container
+// needs them, in a NUT file, which keeps the stream's time base and every timestamp exactly.
+// Packets of such files are joined into o's container with OpenCopy.
+func SegmentOptions(o Options, path string) (Options, error) {
+	of, err := guessFormat(o.Format, o.Output)
+	if err != nil {
+		return o, err
+	}
+	c, err := pickCodec(o, of)
+	if err != nil {
+		return o, err
+	}
+	s := o
+	s.Output, s.Format, s.Overwrite, s.Codec = path, "nut", true, c.Name()
+	s.GlobalHeader = o.GlobalHeader || of.Flags()&astiav.IOFormatFlags(astiav.IOFormatFlagGlobalheader) != 0
+	return s, nil
 }
 
 // Encoder encodes frames of one size into one output. It owns its FFmpeg state (muxer, output
@@ -77,8 +102,10 @@ type Encoder struct {
 	w, h    int
 	streams map[int]*astiav.Stream // input passthrough index -> output stream
 	inTB    map[int]astiav.Rational
+	copyTB  astiav.Rational // time base of the packets WriteCopy takes (OpenCopy)
 
-	mu      sync.Mutex // serialises muxer writes: passthrough packets come from the decoder goroutine
+	finish  context.Context // Finish's: ends the flush early
+	mu      sync.Mutex      // serialises muxer writes: passthrough packets come from the decoder goroutine
 	frames  int64
 	closed  bool
 	started bool
@@ -125,7 +152,46 @@ func unwrapPathError(err error) error {
 // Open prepares the output for frames of w x h, copying the passthrough streams described by in and
 // writing the header. Close must be called in every case. The decoder that described in must stay
 // open until Open returns: its streams' CodecParameters are copied here.
-func Open(o Options, in media.Input, w, h int) (e *Encoder, err error) {
+func Open(o Options, in media.Input, w, h int) (*Encoder, error) {
+	return open(o, in, w, h, func(e *Encoder, of *astiav.OutputFormat) error { return e.openVideo(of, in.Video) })
+}
+
+// OpenCopy prepares the output like Open, but its video stream copies the packets of an encoded
+// video stream (WriteCopy) instead of encoding frames: segment files made with SegmentOptions are
+// joined this way. video describes that stream (decode.Packets.Stream); in gives the tags,
+// rotation, time base and streams to copy, as for Open. WriteCopy takes packets in the time base
+// of in.Video, as Open's encoder makes them.
+func OpenCopy(o Options, in media.Input, video media.Stream) (*Encoder, error) {
+	p, ok := video.CodecParameters.(av.CodecParameters)
+	if !ok || p.CodecParameters == nil {
+		return nil, errors.New("encode: video stream to copy has no codec parameters from decode")
+	}
+	w, h := p.CodecParameters.Width(), p.CodecParameters.Height()
+	return open(o, in, w, h, func(e *Encoder, of *astiav.OutputFormat) error {
+		if !av.CanMux(of, p.CodecParameters.CodecID()) {
+			return fmt.Errorf("encode: container %s cannot hold %s video", of.Name(), p.CodecParameters.CodecID())
+		}
+		if e.vs = e.ofc.NewStream(nil); e.vs == nil {
+			return errors.New("encode: cannot add video stream")
+		}
+		if err := p.CodecParameters.Copy(e.vs.CodecParameters()); err != nil {
+			return fmt.Errorf("encode: video stream parameters: %w", err)
+		}
+		e.copyTB = av.ToRational(in.Video.TimeBase)
+		e.vs.SetTimeBase(e.copyTB)
+		// As Open does: NUT does not keep the sample aspect ratio, so it comes from the input again.
+		sar := av.ToRational(scaledSAR(in.Video, w, h))
+		e.vs.CodecParameters().SetSampleAspectRatio(sar)
+		e.vs.SetSampleAspectRatio(sar)
+		if !av.IsRGB(p.CodecParameters.PixelFormat()) { // and the colour tags, as Open writes them
+			cs := outputColorspace(in.Video)
+			av.SetStreamColor(e.vs, cs.space, cs.primaries, cs.trc, true)
+		}
+		return e.videoStreamMeta(in.Video)
+	})
+}
+
+func open(o Options, in media.Input, w, h int, video func(*Encoder, *astiav.OutputFormat) error) (e *Encoder, err error) {
 	if err := CheckOutput(o); err != nil {
 		return nil, err
 	}
@@ -154,7 +220,7 @@ func Open(o Options, in media.Input, w, h int) (e *Encoder, err error) {
 	if e.ofc, err = astiav.AllocOutputFormatContext(of, "", target); err != nil || e.ofc == nil {
 		return nil, fmt.Errorf("encode: cannot open a %s muxer for %q", of.Name(), o.Output)
 	}
-	if err := e.openVideo(of, in.Video); err != nil {
+	if err := video(e, of); err != nil {
 		return nil, err
 	}
 	if err := e.addPassthrough(of, in.Passthrough); err != nil {
@@ -272,7 +338,7 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 		cc.SetBitRate(o.Bitrate)
 	}
 	cc.SetThreadCount(o.Threads)
-	if of.Flags()&astiav.IOFormatFlags(astiav.IOFormatFlagGlobalheader) != 0 {
+	if o.GlobalHeader || of.Flags()&astiav.IOFormatFlags(astiav.IOFormatFlagGlobalheader) != 0 {
 		cc.SetFlags(cc.Flags().Add(astiav.CodecContextFlagGlobalHeader))
 	}
 	// Packed rgb24/rgb48le are written in Go with exact rounding; every other format, RGB ones
@@ -328,19 +394,8 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 	}
 	e.vs.SetTimeBase(cc.TimeBase())
 	e.vs.SetSampleAspectRatio(cc.SampleAspectRatio())
-	if fr := in.FrameRate; fr.Num > 0 {
-		e.vs.SetAvgFrameRate(av.ToRational(fr))
-	}
-	if err := copyStreamMeta(e.vs, in.Metadata, in.Disposition); err != nil {
+	if err := e.videoStreamMeta(in); err != nil {
 		return err
-	}
-	if err := av.DeleteStreamTag(e.vs, "encoder"); err != nil {
-		return fmt.Errorf("encode: video stream tags: %w", err)
-	}
-	if len(in.DisplayMatrix) == 36 {
-		if err := e.vs.AddSideData(astiav.PacketSideDataTypeDisplaymatrix, in.DisplayMatrix); err != nil {
-			return fmt.Errorf("encode: keep rotation: %w", err)
-		}
 	}
 	if e.avf = astiav.AllocFrame(); e.avf == nil {
 		return errors.New("encode: cannot allocate frame")
@@ -357,6 +412,42 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 			return fmt.Errorf("encode: %w", err)
 		}
 	}
+	return nil
+}
+
+// videoStreamMeta gives the video stream the input's frame rate, tags, disposition and rotation.
+func (e *Encoder) videoStreamMeta(in media.Video) error {
+	if fr := in.FrameRate; fr.Num > 0 {
+		e.vs.SetAvgFrameRate(av.ToRational(fr))
+	}
+	if err := copyStreamMeta(e.vs, in.Metadata, in.Disposition); err != nil {
+		return err
+	}
+	if err := av.DeleteStreamTag(e.vs, "encoder"); err != nil {
+		return fmt.Errorf("encode: video stream tags: %w", err)
+	}
+	if len(in.DisplayMatrix) == 36 {
+		if err := e.vs.AddSideData(astiav.PacketSideDataTypeDisplaymatrix, in.DisplayMatrix); err != nil {
+			return fmt.Errorf("encode: keep rotation: %w", err)
+		}
+	}
+	return nil
+}
+
+// WriteCopy muxes a packet of the video stream OpenCopy was given, in the input video's time base.
+func (e *Encoder) WriteCopy(pkt *astiav.Packet) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cc != nil || e.closed {
+		return errors.New("encode: WriteCopy needs an encoder made by OpenCopy")
+	}
+	pkt.RescaleTs(e.copyTB, e.vs.TimeBase())
+	pkt.SetStreamIndex(e.vs.Index())
+	pkt.SetPos(-1)
+	if err := e.ofc.WriteInterleavedFrame(pkt); err != nil {
+		return fmt.Errorf("encode: write video packet: %w", err)
+	}
+	e.frames++
 	return nil
 }
 
@@ -424,6 +515,9 @@ func (e *Encoder) WritePacket(pkt *astiav.Packet) error {
 
 // Encode encodes one frame; its PTS (input stream time base) is kept.
 func (e *Encoder) Encode(f *frame.Frame) error {
+	if e.cc == nil {
+		return errors.New("encode: an encoder made by OpenCopy takes packets (WriteCopy), not frames")
+	}
 	if f.W != e.w || f.H != e.h {
 		return fmt.Errorf("encode: frame is %dx%d, encoder %dx%d", f.W, f.H, e.w, e.h)
 	}
@@ -458,6 +552,9 @@ func (e *Encoder) Encode(f *frame.Frame) error {
 // drain writes every packet the encoder has ready.
 func (e *Encoder) drain() error {
 	for {
+		if e.finish != nil && e.finish.Err() != nil {
+			return e.finish.Err()
+		}
 		if err := e.cc.ReceivePacket(e.pkt); err != nil {
 			if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
 				return nil
@@ -478,6 +575,17 @@ func (e *Encoder) drain() error {
 // Frames is the number of frames encoded so far.
 func (e *Encoder) Frames() int64 { return e.frames }
 
+// Finish is Close(true), abandoned as Close(false) is when ctx ends before the output is in
+// place: flushing an encoder's delayed frames can take seconds, and a second Ctrl-C must abort
+// then too.
+func (e *Encoder) Finish(ctx context.Context) error {
+	if e == nil || e.closed {
+		return nil
+	}
+	e.finish = ctx
+	return e.Close(true)
+}
+
 // Close finishes the output. With commit it flushes the encoder, writes the trailer and renames
 // the temporary file into place; without, it discards the temporary file. It is nil-safe and
 // idempotent; the first error wins.
@@ -487,8 +595,10 @@ func (e *Encoder) Close(commit bool) (err error) {
 	}
 	e.closed = true
 	if commit && e.started {
-		if err = e.cc.SendFrame(nil); err == nil || errors.Is(err, astiav.ErrEof) {
-			err = e.drain()
+		if e.cc != nil {
+			if err = e.cc.SendFrame(nil); err == nil || errors.Is(err, astiav.ErrEof) {
+				err = e.drain()
+			}
 		}
 		if err == nil {
 			if werr := e.ofc.WriteTrailer(); werr != nil {
@@ -515,6 +625,9 @@ func (e *Encoder) Close(commit bool) (err error) {
 	if e.ofc != nil {
 		e.ofc.Free()
 	}
+	if err == nil && commit && e.finish != nil {
+		err = e.finish.Err()
+	}
 	if e.temp != "" {
 		if commit && err == nil {
 			if rerr := os.Rename(e.temp, e.final); rerr != nil {
@@ -526,4 +639,26 @@ func (e *Encoder) Close(commit bool) (err error) {
 		}
 	}
 	return err
+}
+
+// StaleParts lists the temporary files that runs writing output left behind when they were
+// killed (SIGKILL, a power cut): .NAME.ugcsr-PID.part beside it, whose process is gone. Files of
+// a run still going are not listed.
+func StaleParts(output string) []string {
+	if !isPlainPath(output) || output == "-" {
+		return nil
+	}
+	prefix := fmt.Sprintf(".%s.ugcsr-", filepath.Base(output))
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(output), prefix+"*.part"))
+	var stale []string
+	for _, m := range matches {
+		pid, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m), prefix), ".part"))
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			stale = append(stale, m)
+		}
+	}
+	return stale
 }

@@ -52,6 +52,13 @@ type Frame struct {
 	// that share per-scene constants such as a SAM2 embedding (set by the temporal stage; 0
 	// otherwise, so frames nobody analysed form one segment).
 	Segment int64
+	// SegmentKey is the segment's keyframe when the job did not start at it: a resumed or
+	// scaled-out run that begins inside a segment decodes that keyframe once, so per-scene
+	// constants come from the same frame as in a run from the start (nil otherwise). It is shared
+	// by the run's frames of that segment and outside any pool; read-only.
+	SegmentKey *Frame
+	// Keyframe marks a frame the decoder can start at (the codec's key frame, set by decode).
+	Keyframe bool
 
 	pool *Pool
 }
@@ -73,6 +80,16 @@ func (f *Frame) Plane(c int) []float32 {
 // CopyMeta copies timestamps and temporal facts from src, leaving pixels and size alone.
 func (f *Frame) CopyMeta(src *Frame) {
 	f.PTS, f.Duration, f.Index, f.Scene, f.Dup, f.Segment = src.PTS, src.Duration, src.Index, src.Scene, src.Dup, src.Segment
+	f.SegmentKey, f.Keyframe = src.SegmentKey, src.Keyframe
+}
+
+// SegmentKeyframe returns the frame per-scene constants of f's segment are computed from:
+// SegmentKey when set, else f itself.
+func (f *Frame) SegmentKeyframe() *Frame {
+	if f.SegmentKey != nil {
+		return f.SegmentKey
+	}
+	return f
 }
 
 // Release hands the frame back to its pool. Frames without a pool are left to the GC. The frame must

@@ -36,7 +36,7 @@ type Config struct {
 	// Model names the backend (see backends.Open) (optional). It defaults to backends.Default.
 	Model string
 	// Backend, when set, is used instead of opening Model; Run does not close it.
-	Backend sr.Backend
+	Backend sr.Backend `json:"-"`
 	// Backends configures the opened backend (optional).
 	Backends backends.Options
 
@@ -48,17 +48,17 @@ type Config struct {
 	// Workers is the number of backend workers (optional). It defaults to the backend's
 	// sr.Caps.Workers: 1 for ONNX models (they use every core themselves), the number of cores for
 	// the classical ones.
-	Workers int
+	Workers int `json:"-"`
 	// MaxInFlight caps the frames between decoder and encoder (optional). It defaults to
 	// 2*Workers*batch + 2.
-	MaxInFlight int
+	MaxInFlight int `json:"-"`
 
 	// Analyzer marks scene cuts, duplicate frames and segments on the frames before they reach the
 	// workers (optional). It defaults to a temporal.Detector with SegmentRefresh as its segment age;
 	// NoAnalysis turns it off. Cheap backends (sr.Caps) get none: skipping a duplicate saves less
 	// than looking for it costs. A backend that needs segments (sr.Caps.SceneConstants) cannot do
 	// without it.
-	Analyzer   Analyzer
+	Analyzer   Analyzer `json:"-"`
 	NoAnalysis bool
 	// SegmentRefresh is the longest a segment lasts, in frames, before its per-scene constants are
 	// computed again (--sam-refresh) (optional). It defaults to 0: segments end at scene cuts and
@@ -72,18 +72,22 @@ type Config struct {
 
 	// Progress is called about every ProgressInterval and once at the end (optional). It must not
 	// block.
-	Progress         func(Stats)
-	ProgressInterval time.Duration
+	Progress         func(Stats)   `json:"-"`
+	ProgressInterval time.Duration `json:"-"`
 
 	// Logf receives one-line notices (optional).
-	Logf func(format string, args ...any)
+	Logf func(format string, args ...any) `json:"-"`
+
+	// Resume, when set, runs the job in segments kept on disk until the output is complete, so a
+	// rerun after a crash or a kill continues where it stopped (see Resume) (optional).
+	Resume *Resume `json:"-"`
 
 	// Observe is shown every frame once it is encoded (optional): src is the decoded input, dst its
 	// output (for a duplicate, the repeated previous output) and t the input's timestamp since the
 	// start. Both frames are lent for the call and read-only: copy what is kept. It runs on the
 	// encoding goroutine, so it must return quickly (package preview copies at most one pair
 	// now and then and drops the rest).
-	Observe func(src, dst *frame.Frame, t time.Duration)
+	Observe func(src, dst *frame.Frame, t time.Duration) `json:"-"`
 }
 
 // Analyzer looks at every decoded frame in order, before upscaling, and may set frame.Scene,
@@ -128,6 +132,8 @@ type Result struct {
 	// (sr.Caps.SourceFormat), which the output then has too.
 	SourceFormat bool
 	Stats        Stats
+	// Resume describes the segments of a resumable job (Config.Resume); nil otherwise.
+	Resume *ResumeState
 }
 
 // ErrNoFrames is returned when the input yields no video frame at all.
@@ -142,9 +148,13 @@ type item struct {
 // Run executes the job. It returns when the output is complete (renamed into place) or, on error,
 // when every goroutine has stopped and the partial output is removed. Closing cfg.Input.Stop ends
 // the job early with a complete, playable output of the frames read so far (Result.Interrupted).
+// With cfg.Resume the job runs in segments that survive a crash (see Resume).
 func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.Resume != nil {
+		return runResumable(ctx, cfg)
 	}
 	if err := encode.CheckOutput(cfg.Output); err != nil {
 		return res, err
@@ -156,87 +166,25 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	defer dec.Close()
 	res.Input = dec.Info()
 	info := res.Input.Video
-	in := image.Pt(info.Width, info.Height)
-	out, err := OutputSize(in, cfg.Scale, cfg.Size)
+	j, err := openJob(cfg, image.Pt(info.Width, info.Height))
 	if err != nil {
 		return res, err
 	}
-	res.InSize, res.OutSize = in, out
+	defer j.Close()
+	res.InSize, res.OutSize, res.Model = j.spec.In, j.spec.Out, j.backend.Name()
 
-	backend := cfg.Backend
-	if backend == nil {
-		model := cfg.Model
-		if model == "" {
-			model = backends.Default
-		}
-		bo := cfg.Backends
-		if bo.Logf == nil {
-			bo.Logf = cfg.Logf
-		}
-		if backend, err = backends.Open(model, bo); err != nil {
-			return res, err
-		}
-		defer backend.Close()
+	ups, batch, err := j.newUpscalers()
+	if err != nil {
+		return res, err
 	}
-	caps := backend.Caps()
-	if t := cfg.ReuseTiles; t > 0 {
-		if caps.WholeFrames {
-			return res, fmt.Errorf("tile reuse does not apply to %s: it needs whole frames", backend.Name())
-		}
-		if cfg.Workers > 1 {
-			cfg.Logf("tile reuse runs one backend worker (asked for %d)", cfg.Workers)
-		}
-		cfg.Workers = 0
-		if backend, err = tilereuse.New(backend, tilereuse.Config{Threshold: t, Logf: cfg.Logf}); err != nil {
-			return res, err
-		}
-		caps = backend.Caps()
-	}
-	if cfg.Analyzer == nil && !cfg.NoAnalysis && (!caps.Cheap || caps.SceneConstants) {
-		det := &temporal.Detector{Refresh: cfg.SegmentRefresh}
-		if err := det.Init(); err != nil {
-			return res, err
-		}
-		cfg.Analyzer = det
-	}
-	if cfg.Analyzer == nil && caps.SceneConstants {
-		cfg.Logf("%s: no analyzer: every frame shares one segment of per-scene constants", backend.Name())
-	}
-	res.Model = backend.Name()
-	workers := cfg.Workers
-	if workers <= 0 {
-		workers = max(caps.Workers, 1)
-	}
-	spec := sr.Spec{In: in, Out: out}
-	ups := make([]sr.Upscaler, 0, workers)
-	defer func() {
-		for _, u := range ups {
-			u.Close()
-		}
-	}()
-	batch := 1
-	for i := 0; i < workers; i++ {
-		u, err := backend.NewUpscaler(spec)
-		if err != nil {
-			return res, fmt.Errorf("%s: %w", backend.Name(), err)
-		}
-		ups = append(ups, u)
-		batch = max(batch, u.BatchSize())
-	}
-	inflight := cfg.MaxInFlight
-	if inflight <= 0 {
-		inflight = 2*workers*batch + 2
-	}
-
-	// A backend that takes the source's own format gets it from decoder to encoder, with no float
-	// RGB anywhere, unless an analyzer (which reads float RGB) or the output needs float RGB.
-	outPool := frame.NewPool(out.X, out.Y)
-	if caps.SourceFormat && cfg.Analyzer == nil && encode.TakesSourceFormat(cfg.Output, info) && dec.UseSourceFormat() {
+	defer closeAll(ups)
+	cfg = j.cfg
+	outPool, srcFormat := j.outPool(dec, info)
+	if srcFormat {
 		cfg.Output.SourceFormat = true
-		outPool = frame.NewYUVPool(out.X, out.Y, info.Planes)
 		res.SourceFormat = true
 	}
-	enc, err := encode.Open(cfg.Output, res.Input, out.X, out.Y)
+	enc, err := encode.Open(cfg.Output, res.Input, j.spec.Out.X, j.spec.Out.Y)
 	if err != nil {
 		return res, err
 	}
@@ -249,23 +197,155 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	// The decoder was opened before the encoder existed; hand it the packet sink now.
 	dec.SetOnPacket(enc.WritePacket)
 
-	r := &runner{cfg: cfg, dec: dec, enc: enc, backend: backend, ups: ups, batch: batch, analyzer: cfg.Analyzer,
-		slots: make(chan struct{}, inflight), outPool: outPool, info: info}
+	r := j.newRunner(dec, enc, ups, batch, outPool, info)
 	stats, err := r.run(ctx)
 	res.Stats = stats
 	res.Frames = stats.Frames
 	if err != nil {
 		return res, err
 	}
+	if stats.Frames == 0 && dec.Stopped() {
+		res.Interrupted = true // stopped before the first frame: nothing to keep
+		return res, nil
+	}
 	if stats.Frames == 0 {
 		return res, fmt.Errorf("decode: %q: %w", cfg.Input.Input, ErrNoFrames)
 	}
 	committed = true
-	if err := enc.Close(true); err != nil {
+	if err := enc.Finish(ctx); err != nil {
 		return res, err
 	}
 	res.Interrupted = dec.Stopped()
 	return res, nil
+}
+
+// job is a job's backend, opened and set up for one input size: what every run of its frames
+// shares (a whole run, or each segment of a resumable one).
+type job struct {
+	cfg     Config // with the defaults resolved (Analyzer, Workers)
+	backend sr.Backend
+	owned   []sr.Backend // opened here: closed by Close
+	caps    sr.Caps
+	spec    sr.Spec
+}
+
+// openJob opens cfg's backend (unless cfg.Backend is given), wraps it for tile reuse and picks the
+// analyzer and the worker count.
+func openJob(cfg Config, in image.Point) (_ *job, err error) {
+	out, err := OutputSize(in, cfg.Scale, cfg.Size)
+	if err != nil {
+		return nil, err
+	}
+	j := &job{cfg: cfg, spec: sr.Spec{In: in, Out: out}, backend: cfg.Backend}
+	defer func() {
+		if err != nil {
+			j.Close()
+		}
+	}()
+	if j.backend == nil {
+		model := cfg.Model
+		if model == "" {
+			model = backends.Default
+		}
+		bo := cfg.Backends
+		if bo.Logf == nil {
+			bo.Logf = cfg.Logf
+		}
+		if j.backend, err = backends.Open(model, bo); err != nil {
+			return nil, err
+		}
+		j.owned = append(j.owned, j.backend)
+	}
+	j.caps = j.backend.Caps()
+	if t := cfg.ReuseTiles; t > 0 {
+		if j.caps.WholeFrames {
+			return nil, fmt.Errorf("tile reuse does not apply to %s: it needs whole frames", j.backend.Name())
+		}
+		if cfg.Workers > 1 {
+			cfg.Logf("tile reuse runs one backend worker (asked for %d)", cfg.Workers)
+		}
+		cfg.Workers = 0
+		if j.backend, err = tilereuse.New(j.backend, tilereuse.Config{Threshold: t, Logf: cfg.Logf}); err != nil {
+			return nil, err
+		}
+		j.caps = j.backend.Caps()
+	}
+	if cfg.Analyzer == nil && j.wantsAnalyzer() {
+		if cfg.Analyzer, err = j.newAnalyzer(); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Analyzer == nil && j.caps.SceneConstants {
+		cfg.Logf("%s: no analyzer: every frame shares one segment of per-scene constants", j.backend.Name())
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = max(j.caps.Workers, 1)
+	}
+	j.cfg = cfg
+	return j, nil
+}
+
+// wantsAnalyzer reports whether the job gets the default analyzer: cheap backends get none
+// (skipping a duplicate saves less than looking for it costs) unless they need segments.
+func (j *job) wantsAnalyzer() bool {
+	return !j.cfg.NoAnalysis && (!j.caps.Cheap || j.caps.SceneConstants)
+}
+
+func (j *job) newAnalyzer() (Analyzer, error) {
+	det := &temporal.Detector{Refresh: j.cfg.SegmentRefresh}
+	if err := det.Init(); err != nil {
+		return nil, err
+	}
+	return det, nil
+}
+
+// Close closes the backend if the job opened it. It is idempotent.
+func (j *job) Close() {
+	for _, b := range j.owned {
+		b.Close()
+	}
+	j.owned = nil
+}
+
+// newUpscalers makes the job's workers and returns their largest batch.
+func (j *job) newUpscalers() (ups []sr.Upscaler, batch int, err error) {
+	batch = 1
+	for i := 0; i < j.cfg.Workers; i++ {
+		u, err := j.backend.NewUpscaler(j.spec)
+		if err != nil {
+			closeAll(ups)
+			return nil, 0, fmt.Errorf("%s: %w", j.backend.Name(), err)
+		}
+		ups = append(ups, u)
+		batch = max(batch, u.BatchSize())
+	}
+	return ups, batch, nil
+}
+
+func closeAll(ups []sr.Upscaler) {
+	for _, u := range ups {
+		u.Close()
+	}
+}
+
+// outPool returns the pool of output frames. A backend that takes the source's own format gets it
+// from decoder to encoder, with no float RGB anywhere, unless an analyzer (which reads float RGB)
+// or the output needs float RGB; srcFormat reports that choice.
+func (j *job) outPool(dec *decode.Decoder, info media.Video) (pool *frame.Pool, srcFormat bool) {
+	out := j.spec.Out
+	if j.caps.SourceFormat && j.cfg.Analyzer == nil && encode.TakesSourceFormat(j.cfg.Output, info) && dec.UseSourceFormat() {
+		return frame.NewYUVPool(out.X, out.Y, info.Planes), true
+	}
+	return frame.NewPool(out.X, out.Y), false
+}
+
+func (j *job) newRunner(dec *decode.Decoder, enc *encode.Encoder, ups []sr.Upscaler, batch int, outPool *frame.Pool, info media.Video) *runner {
+	inflight := j.cfg.MaxInFlight
+	if inflight <= 0 {
+		inflight = 2*len(ups)*batch + 2
+	}
+	return &runner{cfg: j.cfg, dec: dec, enc: enc, backend: j.backend, ups: ups, batch: batch, analyzer: j.cfg.Analyzer,
+		slots: make(chan struct{}, inflight), outPool: outPool, info: info}
 }
 
 // OutputSize resolves -s / -vf scale=W:H against the input size. Sides are rounded to even numbers,
@@ -313,6 +393,10 @@ type runner struct {
 	slots    chan struct{} // one token per frame in flight
 	outPool  *frame.Pool
 	info     media.Video
+	// first is the Index of the first frame read (a segment's first frame); stamp, when set,
+	// stamps the analyzer's facts on each frame instead of the analyzer (a segment run).
+	first int64
+	stamp func(*frame.Frame)
 
 	written  atomic.Int64
 	inFlight atomic.Int64 // decoded, not yet encoded
@@ -370,15 +454,17 @@ func (r *runner) run(ctx context.Context) (Stats, error) {
 				return err
 			}
 			r.decoded()
-			if r.cfg.Analyzer != nil {
-				if err := r.cfg.Analyzer.Analyze(f); err != nil {
+			if r.stamp != nil {
+				r.stamp(f)
+			} else if r.analyzer != nil {
+				if err := r.analyzer.Analyze(f); err != nil {
 					f.Release()
 					<-r.slots
 					return err
 				}
 			}
 			ch := jobs
-			if f.Dup && f.Index > 0 {
+			if f.Dup && f.Index > r.first {
 				ch = results // nothing to compute: the encoder repeats the previous output
 			}
 			select {
@@ -480,7 +566,7 @@ func releaseRest(jobs <-chan item) {
 // reorder puts frames back in presentation order and encodes them.
 func (r *runner) reorder(ctx context.Context, results <-chan item) error {
 	waiting := map[int64]item{}
-	next := int64(0)
+	next := r.first
 	var last *frame.Frame // previous output, repeated for duplicates
 	defer func() {
 		last.Release()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ugcsr/ugcsr/encode"
 	"github.com/ugcsr/ugcsr/pipeline"
 	"github.com/ugcsr/ugcsr/preview"
 	"github.com/ugcsr/ugcsr/sr/backends"
@@ -33,6 +34,8 @@ type upscaleOptions struct {
 	progress                   string
 	workers, inflight          int
 	preview                    string
+	resume                     bool
+	segmentSeconds             float64
 
 	device string
 
@@ -72,6 +75,8 @@ func (o *upscaleOptions) flags() []cli.Flag {
 		&cli.StringFlag{Name: "precision", Usage: "arithmetic of realesrgan-x4fast/x4plus: auto, fp32, fp16 (float16 weights and activations) or int8 (x4fast on the CPU: calibrated int8 weights and activations); a PATH.onnx model runs as it is (fp32)", DefaultText: "auto: fp16 on cuda/tensorrt, on the CPU int8 for x4fast where it passes its quality gates and the CPU has VNNI, else fp32", Destination: &o.cfg.Backends.RealESRGAN.Precision},
 		&cli.IntFlag{Name: "model-scale", Usage: "native scale of a PATH.onnx model", DefaultText: "found by a probe run", Destination: &o.cfg.Backends.RealESRGAN.ModelScale},
 		&cli.IntFlag{Name: "sam-refresh", Category: "diffusion (--model diffusion:DIR)", Usage: "recompute the SAM2 embedding at least every N frames of a scene", DefaultText: "only at scene cuts", Destination: &o.cfg.SegmentRefresh},
+		&cli.BoolFlag{Name: "resume", DisableDefaultText: true, Destination: &o.resume, Usage: "keep finished segments (about every 2 s of video) in a hidden directory beside the output, so that the same command run again after a crash, a kill or Ctrl-C continues where it stopped; removed once the output is complete"},
+		&cli.Float64Flag{Name: "segment-seconds", Usage: "target length of a --resume segment", DefaultText: "2", Destination: &o.segmentSeconds},
 		&cli.StringFlag{Name: "preview", Usage: "watch the job in a browser at this [HOST]:PORT (:8080 listens on 127.0.0.1 only)", Destination: &o.preview},
 		&cli.Float64Flag{Name: "reuse-tiles", Usage: "reuse the output of input tiles whose blocks changed by less than this mean absolute difference (0..1, e.g. 0.02) since their output was computed; not for diffusion", DefaultText: "off", Destination: &o.cfg.ReuseTiles},
 	}, diffusionFlags(&o.cfg.Backends.Diffusion)...)
@@ -151,6 +156,12 @@ func (o *upscaleOptions) build() (err error) {
 	if err := cfg.Backends.RealESRGAN.Init(); err != nil {
 		return usageError{err.Error()}
 	}
+	if o.segmentSeconds != 0 && !(o.segmentSeconds >= 0.04 && o.segmentSeconds <= 86400) {
+		return usageError{fmt.Sprintf("--segment-seconds %v: want a length from 0.04 to 86400 seconds", o.segmentSeconds)}
+	}
+	if o.resume {
+		cfg.Resume = &pipeline.Resume{Length: time.Duration(o.segmentSeconds * float64(time.Second))}
+	}
 	cfg.Logf = o.log.infof
 	cfg.Backends.Logf = o.log.infof
 	return nil
@@ -176,6 +187,7 @@ func runUpscale(c *cli.Context, o *upscaleOptions, stop <-chan struct{}) error {
 	}
 	cfg := o.cfg
 	cfg.Input.Stop = stop
+	o.reportLeftovers()
 	pw, closeProgress, err := openProgress(o.progress)
 	if err != nil {
 		return err
@@ -212,6 +224,16 @@ func runUpscale(c *cli.Context, o *upscaleOptions, stop <-chan struct{}) error {
 		where = "standard output"
 	}
 	st := res.Stats
+	if res.Interrupted && res.Frames == 0 && res.Resume == nil {
+		o.log.errorf("interrupted before the first frame was done: no output written")
+		return errInterrupted
+	}
+	if res.Interrupted && res.Resume != nil {
+		r := res.Resume
+		o.log.errorf("interrupted: kept %d of %d segments (%d frames) in %s; run the same command again to continue",
+			r.Done, r.Segments, r.Frames, r.Dir)
+		return errInterrupted
+	}
 	if res.Interrupted {
 		o.log.errorf("interrupted: wrote a playable partial output to %s (%d frames)", where, res.Frames)
 		return errInterrupted
@@ -219,6 +241,22 @@ func runUpscale(c *cli.Context, o *upscaleOptions, stop <-chan struct{}) error {
 	o.log.infof("wrote %s: %d frames %dx%d -> %dx%d with %s in %.1fs (%.2f fps)",
 		where, res.Frames, res.InSize.X, res.InSize.Y, res.OutSize.X, res.OutSize.Y, res.Model, st.Elapsed.Seconds(), st.FPS)
 	return nil
+}
+
+// reportLeftovers names what earlier runs for this output left behind: temporary files of runs
+// that were killed, and segments of a resumable job when this run does not resume it.
+func (o *upscaleOptions) reportLeftovers() {
+	out := o.cfg.Output.Output
+	for _, p := range encode.StaleParts(out) {
+		o.log.warnf("%s is left from a run that was killed before it finished (it is incomplete; delete it); --resume keeps finished segments across a kill", p)
+	}
+	if o.cfg.Resume == nil {
+		if done, total, ok := pipeline.FindResumable(out); ok {
+			o.log.warnf("found a partial job for %s (%d of %d segments done) in %s: add --resume to continue it", out, done, total, pipeline.ResumeDir(out))
+		}
+	} else if done, total, ok := pipeline.FindResumable(out); ok && done > 0 {
+		o.log.infof("resuming: %d of %d segments found in %s", done, total, pipeline.ResumeDir(out))
+	}
 }
 
 // parseTime accepts seconds ("12.5") or [HH:]MM:SS[.frac], as ffmpeg does.

@@ -91,3 +91,16 @@ func setTag(d **C.AVDictionary, key string, value *string) error {
 	}
 	return nil
 }
+
+// SetStreamColor sets the colour description of a stream's codec parameters, which go-astiav
+// v0.16.0 has no setters for: a copied stream whose container dropped it (NUT) gets it back.
+func SetStreamColor(s *astiav.Stream, space media.ColorSpace, primaries media.ColorPrimaries, trc media.ColorTransfer, limited bool) {
+	cp := cStream(s).codecpar
+	cp.color_space = C.enum_AVColorSpace(space)
+	cp.color_primaries = C.enum_AVColorPrimaries(primaries)
+	cp.color_trc = C.enum_AVColorTransferCharacteristic(trc)
+	cp.color_range = C.AVCOL_RANGE_JPEG
+	if limited {
+		cp.color_range = C.AVCOL_RANGE_MPEG
+	}
+}

@@ -27,7 +27,7 @@ type Options struct {
 	// Diffusion holds the diffusion runtime's options (steps, preset, guidance, sampler, ...).
 	Diffusion diffusion.Options
 	// Logf receives one-line notices such as a device fallback (optional). It defaults to discarding.
-	Logf func(format string, args ...any)
+	Logf func(format string, args ...any) `json:"-"`
 }
 
 // Init fills the defaults and validates what does not depend on the model.

@@ -192,10 +192,11 @@ func (b *Backend) newUpscaler(spec sr.Spec) (_ *Upscaler, err error) {
 		}
 	}
 	// Per-scene constants come from the backend's cache, shared by every worker: computed on the
-	// first frame of a segment to arrive, reused by the others.
+	// first frame of a segment to arrive (or its keyframe, when a resumed run starts inside the
+	// segment), reused by the others.
 	u.consts = func(ctx context.Context, src, cond *frame.Frame) (*sceneConsts, error) {
 		return b.scene.Get(ctx, src, func(ctx context.Context) (*sceneConsts, error) {
-			return u.computeConsts(ctx, src, cond)
+			return u.computeConsts(ctx, src.SegmentKeyframe(), cond)
 		})
 	}
 	return u, nil

@@ -16,13 +16,13 @@ type Runtime struct {
 	// Library is the path of libonnxruntime.so (optional). It defaults to $UGCSR_ORT_LIB, then the
 	// cache's build for Device: <CacheDir>/ort-gpu for cuda and tensorrt, and for auto on a machine
 	// with an NVIDIA GPU; else <CacheDir>/ort (see LibraryFor).
-	Library string
+	Library string `json:"-"`
 	// Threads is the intra-op thread count of each session (optional). It defaults to the number
 	// of cores.
-	Threads int
+	Threads int `json:"-"`
 	// CacheDir is ugcsr's cache: the library setup fetched, the models and the models converted on
 	// first use (optional). It defaults to appcache.Dir(): $UGCSR_CACHE, else ~/.cache/ugcsr.
-	CacheDir string
+	CacheDir string `json:"-"`
 }
 
 // Init fills the defaults.

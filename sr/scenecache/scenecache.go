@@ -103,7 +103,7 @@ func (c *Cache[T]) Get(ctx context.Context, f *frame.Frame, compute func(ctx con
 			e = &cacheEntry[T]{key: key, done: make(chan struct{}), from: f.Index}
 			c.entries[key] = e
 			c.mu.Unlock()
-			if f.Index != f.Segment {
+			if f.SegmentKeyframe().Index != f.Segment {
 				c.lates.Add(1)
 			}
 			return c.compute(ctx, e, compute)
