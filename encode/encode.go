@@ -641,6 +641,12 @@ func (e *Encoder) Close(commit bool) (err error) {
 	return err
 }
 
+// ManyEncoders prepares the process for opening many encoders one after another (a resumable
+// job's segments): their freed buffers are returned to the system, so memory does not grow with
+// their number (see av.FixMmapThreshold). It changes the C allocator's policy for the whole
+// process.
+func ManyEncoders() { av.FixMmapThreshold() }
+
 // StaleParts lists the temporary files that runs writing output left behind when they were
 // killed (SIGKILL, a power cut): .NAME.ugcsr-PID.part beside it, whose process is gone. Files of
 // a run still going are not listed.

@@ -1,6 +1,8 @@
 package encode_test
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -67,5 +69,43 @@ func TestOpenRejectsForeignStreams(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Fatalf("output exists: %v", err)
+	}
+}
+
+// TestFinishAbandonedWhenCancelled: Finish flushes the encoder's delayed frames (x264's lookahead)
+// unless its context ends: then nothing is left, neither the output nor its temporary file. With
+// a live context it finalises as Close(true) does.
+func TestFinishAbandonedWhenCancelled(t *testing.T) {
+	in := media.Input{Video: media.Video{Width: 64, Height: 48, TimeBase: media.Rational{Num: 1, Den: 25},
+		FrameRate: media.Rational{Num: 25, Den: 1}}}
+	for _, cancelled := range []bool{true, false} {
+		dir := t.TempDir()
+		out := filepath.Join(dir, "out.mp4")
+		e, err := encode.Open(encode.Options{Output: out}, in, 64, 48)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := int64(0); i < 10; i++ {
+			f := frame.New(64, 48)
+			f.PTS = i
+			if err := e.Encode(f); err != nil {
+				e.Close(false)
+				t.Fatal(err)
+			}
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		if cancelled {
+			cancel()
+		}
+		err = e.Finish(ctx)
+		cancel()
+		left, _ := filepath.Glob(filepath.Join(dir, "*"))
+		hidden, _ := filepath.Glob(filepath.Join(dir, ".*"))
+		switch {
+		case cancelled && (!errors.Is(err, context.Canceled) || len(left)+len(hidden) != 0):
+			t.Fatalf("cancelled Finish: %v, files left %v %v", err, left, hidden)
+		case !cancelled && (err != nil || len(left) != 1 || len(hidden) != 0):
+			t.Fatalf("Finish: %v, files %v %v", err, left, hidden)
+		}
 	}
 }

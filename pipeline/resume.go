@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -128,11 +129,12 @@ func runResumable(ctx context.Context, cfg Config) (res Result, err error) {
 		return res, err
 	}
 	if !isFile(cfg.Input.Input) {
-		return res, fmt.Errorf("--resume needs an input file, not %q (a pipe or URL cannot be read again)", cfg.Input.Input)
+		return res, fmt.Errorf("a resumable job needs an input file, not %q (a pipe or URL cannot be read again)", cfg.Input.Input)
 	}
 	if !isFile(cfg.Output.Output) && (cfg.Output.Output == "-" || strings.Contains(cfg.Output.Output, ":") || strings.Contains(cfg.Output.Output, "%")) {
-		return res, fmt.Errorf("--resume needs one output file, not %q", cfg.Output.Output)
+		return res, fmt.Errorf("a resumable job needs one output file, not %q", cfg.Output.Output)
 	}
+	encode.ManyEncoders() // one per segment: keep memory flat however many there are
 	dir := cfg.Resume.Dir
 	if dir == "" {
 		dir = ResumeDir(cfg.Output.Output)
@@ -186,6 +188,9 @@ func runResumable(ctx context.Context, cfg Config) (res Result, err error) {
 		}
 		state.Done++
 		state.Frames += seg.Frames
+		// The segment's pools and buffers are garbage now: return them before the next
+		// segment allocates its own, so memory does not grow with the number of segments.
+		debug.FreeOSMemory()
 	}
 	jr, err := join(ctx, cfg, plan, dir)
 	if err != nil {

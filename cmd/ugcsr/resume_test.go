@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,10 +51,22 @@ func waitForSegments(t *testing.T, dir string, n int, cmd *exec.Cmd) {
 	t.Fatalf("no %d finished segments in %s after 2 minutes", n, dir)
 }
 
-// sameOutput fails t unless got has want's video frames (pixel for pixel, same timestamps) and
-// audio packets (same data, same timestamps).
+// sameOutput fails t unless got has want's streams (codec, size, pixel format, sample aspect
+// ratio, colour, tags), video frames (pixel for pixel, same timestamps) and audio packets (same
+// data, same timestamps).
 func sameOutput(t *testing.T, want, got string) {
 	t.Helper()
+	ws, gs := mediatest.FFprobe(t, want, nil).Streams, mediatest.FFprobe(t, got, nil).Streams
+	if len(ws) != len(gs) {
+		t.Fatalf("%d streams, want %d", len(gs), len(ws))
+	}
+	for i := range ws {
+		w, g := ws[i], gs[i]
+		if g.CodecName != w.CodecName || g.Width != w.Width || g.Height != w.Height || g.PixFmt != w.PixFmt ||
+			g.SAR != w.SAR || g.ColorSpace != w.ColorSpace || fmt.Sprint(g.Tags) != fmt.Sprint(w.Tags) {
+			t.Fatalf("stream %d: %+v\nwant %+v", i, g, w)
+		}
+	}
 	wf, gf := mediatest.VideoFrames(t, want), mediatest.VideoFrames(t, got)
 	if len(wf) != len(gf) || len(wf) == 0 {
 		t.Fatalf("%s: %d frames, want %d", filepath.Base(got), len(gf), len(wf))
@@ -168,4 +181,59 @@ func TestResumeCtrlCTileReuse(t *testing.T) {
 	}
 	mustRun(t, append(flags, out)...)
 	sameOutput(t, whole, out)
+}
+
+// TestSecondSignalAborts: a second signal aborts at any time before the output is in place, as
+// the help says, including while the encoder flushes the frames it holds back (x264's lookahead
+// at 2560x1440 takes seconds): exit 130, no output, no temporary file.
+func TestSecondSignalAborts(t *testing.T) {
+	in := mediatest.Clip(t, "03_blocks")
+	for _, delay := range []time.Duration{300 * time.Millisecond, 1500 * time.Millisecond} {
+		t.Run(delay.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			out := filepath.Join(dir, "out.mp4")
+			cmd := exec.Command(binary, "-i", in, "--model", "lanczos", "-s", "2", "-progress", "pipe:1", out)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 4096)
+			var seen strings.Builder
+			for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+				n, err := stdout.Read(buf)
+				seen.Write(buf[:n])
+				if framesWritten.MatchString(seen.String()) || err != nil {
+					break
+				}
+			}
+			go func() {
+				for {
+					if _, err := stdout.Read(buf); err != nil {
+						return
+					}
+				}
+			}()
+			cmd.Process.Signal(os.Interrupt)
+			time.Sleep(delay)
+			cmd.Process.Signal(os.Interrupt)
+			err = cmd.Wait()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+				t.Fatalf("exit %v, want 130\n%s", err, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), "aborted") {
+				t.Fatalf("the second signal did not abort:\n%s", stderr.String())
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+				t.Fatalf("left behind: %v", left)
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) != 0 {
+				t.Fatalf("left behind: %v", left)
+			}
+		})
+	}
 }

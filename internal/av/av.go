@@ -10,6 +10,7 @@ package av
 #include <libavformat/avformat.h>
 #include <libavutil/frame.h>
 #include <libavutil/pixdesc.h>
+#include <malloc.h>
 
 static int ugcsr_pix_fmt_rgb(int fmt) {
 	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
@@ -25,6 +26,13 @@ import (
 
 	"github.com/ugcsr/ugcsr/media"
 )
+
+// FixMmapThreshold makes glibc serve every allocation of 128 KiB or more with its own mapping,
+// returned to the system when freed. By default the threshold rises as large blocks are freed, so
+// the buffers of encoders opened and closed one after another end up in the heap, and the heap
+// grows with every encoder (measured: 231 MB after 17 segments, 291 MB after 67; 195 and 198 MB
+// with the threshold fixed). It is process-wide and idempotent.
+func FixMmapThreshold() { C.mallopt(C.M_MMAP_THRESHOLD, 128<<10) }
 
 // cptr returns the C struct behind a go-astiav wrapper. Every wrapper type of go-astiav v0.16.0
 // (pinned in go.mod) is a struct holding only that pointer, unexported and without an accessor
