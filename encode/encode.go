@@ -66,21 +66,26 @@ type Options struct {
 }
 
 // SegmentOptions returns the options of a segment file at path for the output o: the encoder o
-// gets (the one its container picks when o names none) with global headers where o's container
-// needs them, in a NUT file, which keeps the stream's time base and every timestamp exactly.
-// Packets of such files are joined into o's container with OpenCopy.
+// gets (o.Codec, or the one o's container picks when o names none), with global headers (which
+// every container the segments may be joined into can take), in a NUT file, which keeps every
+// presentation timestamp. Packets of such files are joined into o's container with OpenCopy.
 func SegmentOptions(o Options, path string) (Options, error) {
-	of, err := guessFormat(o.Format, o.Output)
-	if err != nil {
-		return o, err
-	}
-	c, err := pickCodec(o, of)
-	if err != nil {
-		return o, err
-	}
 	s := o
-	s.Output, s.Format, s.Overwrite, s.Codec = path, "nut", true, c.Name()
-	s.GlobalHeader = o.GlobalHeader || of.Flags()&astiav.IOFormatFlags(astiav.IOFormatFlagGlobalheader) != 0
+	if s.Codec == "" {
+		if o.Output == "" && o.Format == "" {
+			return o, errors.New("encode: segments need an encoder (-c:v) or the output's format (-f)")
+		}
+		of, err := guessFormat(o.Format, o.Output)
+		if err != nil {
+			return o, err
+		}
+		c, err := pickCodec(o, of)
+		if err != nil {
+			return o, err
+		}
+		s.Codec = c.Name()
+	}
+	s.Output, s.Format, s.Overwrite, s.GlobalHeader = path, "nut", true, true
 	return s, nil
 }
 

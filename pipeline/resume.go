@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -584,4 +585,19 @@ func join(ctx context.Context, cfg Config, plan *segment.Plan, dir string) (res 
 	res.Frames = enc.Frames()
 	committed = true
 	return res, enc.Finish(ctx)
+}
+
+// ConfigFromPlan returns the job a plan was made for, from the settings it records (every option
+// that shapes the output), reading input, or the plan's own input when input is "". The runtime's
+// machine-specific settings (library, threads, cache) and callbacks are left for the caller.
+func ConfigFromPlan(plan *segment.Plan, input string) (Config, error) {
+	var cfg Config
+	if err := json.Unmarshal(plan.Settings, &cfg); err != nil {
+		return cfg, fmt.Errorf("segment: plan settings: %w", err)
+	}
+	cfg.Input.Input = plan.Input
+	if input != "" {
+		cfg.Input.Input = input
+	}
+	return cfg, nil
 }

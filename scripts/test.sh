@@ -10,5 +10,7 @@ for d in /usr/local/go/bin /usr/lib/go-1.23/bin; do [ -x "$d/go" ] && export PAT
 export UGCSR_REQUIRE_ORT=${UGCSR_REQUIRE_ORT:-1}
 go vet ./...
 go test -count=1 -timeout 50m ./... "$@"
+# The Kubernetes manifest is checked against k8s.io/api in a module of its own (ugcsr does not depend on it).
+(cd tools/k8scheck && go test -count=1 ./...)
 # The pipeline's and the preview's concurrency is also checked under the race detector.
 go test -count=1 -race -timeout 20m ./pipeline/ ./temporal/ ./frame/ ./preview/

@@ -105,6 +105,19 @@ func (p *Plan) Name(k int) string {
 	return fmt.Sprintf("seg-%s-%05d.nut", p.SettingsSHA256[:12], k)
 }
 
+// SegmentDir returns the directory of the plan's segment files, for a plan read from planPath:
+// Dir, relative to the plan file's directory, or that directory itself.
+func (p *Plan) SegmentDir(planPath string) string {
+	base := filepath.Dir(planPath)
+	switch {
+	case p.Dir == "":
+		return base
+	case filepath.IsAbs(p.Dir):
+		return p.Dir
+	}
+	return filepath.Join(base, p.Dir)
+}
+
 // Stamp sets the analyzer's facts on f, a frame of this plan numbered f.Index.
 func (p *Plan) Stamp(f *frame.Frame) {
 	i := sort.Search(len(p.Marks), func(i int) bool { return p.Marks[i].Frame > f.Index }) - 1

@@ -138,7 +138,8 @@ func newApp(stop <-chan struct{}) *cli.App {
 		Flags:                  up.flags(),
 		Before:                 func(c *cli.Context) error { return up.finalize(c) },
 		Action:                 func(c *cli.Context) error { return runUpscale(c, up, stop) },
-		Commands:               []*cli.Command{probeCommand(), modelsCommand(), benchCommand(), previewCommand(stop)},
+		Commands: []*cli.Command{probeCommand(), modelsCommand(), benchCommand(), previewCommand(stop),
+			planCommand(), runSegmentCommand(stop), joinCommand(), batchCommand(stop)},
 		ExitErrHandler:         func(*cli.Context, error) {}, // main's exitCode reports errors
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageError{err.Error()}
