@@ -140,7 +140,7 @@ func newApp(stop <-chan struct{}) *cli.App {
 		Action:                 func(c *cli.Context) error { return runUpscale(c, up, stop) },
 		Commands: []*cli.Command{probeCommand(), modelsCommand(), benchCommand(), previewCommand(stop),
 			planCommand(), runSegmentCommand(stop), joinCommand(), batchCommand(stop)},
-		ExitErrHandler:         func(*cli.Context, error) {}, // main's exitCode reports errors
+		ExitErrHandler: func(*cli.Context, error) {}, // main's exitCode reports errors
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageError{err.Error()}
 		},
