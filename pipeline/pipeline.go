@@ -70,6 +70,18 @@ type Config struct {
 	// worker, and does not apply to backends that need whole frames (sr.Caps.WholeFrames).
 	ReuseTiles float64
 
+	// Strength is a learned model's share of the output (--strength) (optional): 1 is the model
+	// alone, 0 the Lanczos resampler alone, in between a blend of the two (sr/strength). nil means
+	// 1. A classical backend takes none.
+	Strength *float64
+	// StrengthLinear blends in linear light instead of on the samples (optional; measured, not
+	// chosen: see README).
+	StrengthLinear bool
+	// Stabilize keeps the earlier output where the input is unchanged, moved by the Lanczos
+	// upscale of the input's change (--stabilize; tile reuse's second setting, sr/tilereuse)
+	// (optional). It runs one worker and cannot be combined with ReuseTiles.
+	Stabilize bool
+
 	// Progress is called about every ProgressInterval and once at the end (optional). It must not
 	// block.
 	Progress         func(Stats)
@@ -177,6 +189,9 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 			return res, err
 		}
 		defer backend.Close()
+	}
+	if backend, err = fidelity(backend, &cfg); err != nil {
+		return res, err
 	}
 	caps := backend.Caps()
 	if t := cfg.ReuseTiles; t > 0 {
