@@ -13,9 +13,11 @@ import (
 // Stabilize. A GAN's output for the same static content differs from frame to frame, because the
 // compression noise it amplifies differs: flicker. With Stabilize every frame is upscaled whole as
 // usual; then the input is cut into Block x Block blocks, each compared with its reference (the
-// input when the block's output was last taken fresh) by the Reuse test. A changed block takes
-// this frame's output and becomes its own reference. An unchanged block keeps its reference output
-// plus the change of the input since, upscaled by Lanczos:
+// input when the block's output was last taken fresh) by the Reuse test. A changed block, and every
+// block within Margin input pixels of one (the model's output there saw the change: a GAN's halo
+// around a moving edge reaches beyond its block, and kept, it would trail behind as a ghost),
+// takes this frame's output and becomes its own reference. Any other block keeps its reference
+// output plus the change of the input since, upscaled by Lanczos:
 //
 //	out = refOut + lanczos(in) - lanczos(refIn)
 //
@@ -40,14 +42,17 @@ func (c *Config) initStabilize() error {
 	if c.Feather == 0 {
 		c.Feather = max(1, c.Block/2)
 	}
+	if c.Margin == 0 {
+		c.Margin = DefaultMargin
+	}
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}
 	}
 	switch {
 	case !(c.Threshold > 0 && c.Threshold <= 1):
 		return fmt.Errorf("%w: threshold %g must be in (0,1]", ErrConfig, c.Threshold)
-	case c.Block < 1:
-		return fmt.Errorf("%w: block %d", ErrConfig, c.Block)
+	case c.Block < 1 || c.Margin < 0:
+		return fmt.Errorf("%w: block %d, margin %d", ErrConfig, c.Block, c.Margin)
 	case c.Feather < 0 || c.Feather > c.Block:
 		return fmt.Errorf("%w: feather %d must be in [0, block %d]", ErrConfig, c.Feather, c.Block)
 	}
@@ -62,6 +67,7 @@ type stabilizer struct {
 	lanczos *resample.Resizer
 
 	block, nx, ny  int
+	reach          int   // blocks around a changed one that are fresh too (Margin)
 	startX, startY []int // output column/row where each block column/row starts; last = size
 	ofX, ofY       []int // output column/row -> block column/row
 	featherX       float64
@@ -70,7 +76,7 @@ type stabilizer struct {
 	ref, refOut, refL, l *frame.Frame // reference input, its output and its Lanczos upscale; this frame's Lanczos
 	have                 bool
 	scene                int64
-	changed              []bool
+	raw, changed         []bool // blocks whose input changed; those and their neighbours within reach
 }
 
 func newStabilizer(b *Backend, spec sr.Spec, full sr.Upscaler) (*stabilizer, error) {
@@ -86,7 +92,8 @@ func newStabilizer(b *Backend, spec sr.Spec, full sr.Upscaler) (*stabilizer, err
 		featherY: float64(b.cfg.Feather) * float64(out.Y) / float64(in.Y),
 		ref:      frame.New(in.X, in.Y), refOut: frame.New(out.X, out.Y),
 		refL: frame.New(out.X, out.Y), l: frame.New(out.X, out.Y)}
-	st.changed = make([]bool, st.nx*st.ny)
+	st.reach = (b.cfg.Margin + B - 1) / B
+	st.raw, st.changed = make([]bool, st.nx*st.ny), make([]bool, st.nx*st.ny)
 	st.startX, st.ofX = blockMap(st.nx, B, in.X, out.X)
 	st.startY, st.ofY = blockMap(st.ny, B, in.Y, out.Y)
 	return st, nil
@@ -158,11 +165,16 @@ func (st *stabilizer) one(d, s *frame.Frame) error {
 	for by := range st.ny {
 		for bx := range st.nx {
 			r := image.Rect(bx*B, by*B, min((bx+1)*B, s.W), min((by+1)*B, s.H))
-			c := changed(s, st.ref, r, B, st.b.cfg.Threshold)
-			st.changed[by*st.nx+bx] = c
-			if !c {
+			st.raw[by*st.nx+bx] = changed(s, st.ref, r, B, st.b.cfg.Threshold)
+		}
+	}
+	st.dilate()
+	for by := range st.ny {
+		for bx := range st.nx {
+			if !st.changed[by*st.nx+bx] {
 				continue
 			}
+			r := image.Rect(bx*B, by*B, min((bx+1)*B, s.W), min((by+1)*B, s.H))
 			fresh++
 			copyRect(st.ref, s, r)
 			o := image.Rect(st.startX[bx], st.startY[by], st.startX[bx+1], st.startY[by+1])
@@ -174,6 +186,25 @@ func (st *stabilizer) one(d, s *frame.Frame) error {
 	st.b.held.Add(int64(len(st.changed) - fresh))
 	st.compose(d)
 	return nil
+}
+
+// dilate sets changed: raw, grown by reach blocks in every direction.
+func (st *stabilizer) dilate() {
+	R := st.reach
+	for by := range st.ny {
+		for bx := range st.nx {
+			c := false
+			for y := max(0, by-R); y <= min(st.ny-1, by+R) && !c; y++ {
+				for x := max(0, bx-R); x <= min(st.nx-1, bx+R); x++ {
+					if st.raw[y*st.nx+x] {
+						c = true
+						break
+					}
+				}
+			}
+			st.changed[by*st.nx+bx] = c
+		}
+	}
 }
 
 // compose writes, where blocks are unchanged, the kept output moved by Lanczos' change into d

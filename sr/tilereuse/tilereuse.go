@@ -73,7 +73,7 @@ var ErrConfig = errors.New("tilereuse: bad configuration")
 // Config configures New.
 type Config struct {
 	// Stabilize selects the second setting (see the package doc): every frame upscaled whole,
-	// unchanged blocks kept (optional). It defaults to false: Reuse. With Stabilize, Tile, Margin,
+	// unchanged blocks kept (optional). It defaults to false: Reuse. With Stabilize, Tile,
 	// MaxWindows and FullAbove do not apply; Block is the unit of decision and Feather the width
 	// of the blend between a fresh block and a kept one.
 	Stabilize bool
@@ -86,7 +86,7 @@ type Config struct {
 	Tile int
 	// Margin is the context, in input pixels, upscaled around a changed tile (optional). It defaults
 	// to 16. It should cover the inner model's receptive field for the tile's centre to match a
-	// full-frame run.
+	// full-frame run. With Stabilize, blocks within Margin of a changed block take fresh output too.
 	Margin int
 	// Feather is how far, in input pixels, a changed tile's fresh output is blended into a reused
 	// neighbour (optional). It defaults to Margin/2 and must not exceed Margin.
