@@ -16,6 +16,7 @@ import (
 	"github.com/ugcsr/ugcsr/sr/ort"
 	"github.com/ugcsr/ugcsr/sr/realesrgan"
 	"github.com/ugcsr/ugcsr/sr/strength"
+	"github.com/ugcsr/ugcsr/sr/tilereuse"
 )
 
 // openModel opens the default model (Real-ESRGAN x4fast) on the CPU, skipping without ONNX Runtime
@@ -35,13 +36,16 @@ func openModel(t *testing.T) sr.Backend {
 }
 
 // input is a 48x32 crop of the 01_dog golden input (real video, area-scaled).
-func input(t *testing.T) *frame.Frame {
+func input(t *testing.T) *frame.Frame { return inputSize(t, 48, 32) }
+
+func inputSize(t *testing.T, w, h int) *frame.Frame {
 	img := mediatest.ReadPNG(t, mediatest.Shared(t, filepath.Join("golden", "01_dog_realesrgan-x4fast_lr.png")))
 	full := frame.FromImage(img)
-	f := frame.New(48, 32)
+	f := frame.New(w, h)
+	x0, y0 := min(60, full.W-w), min(30, full.H-h)
 	for c := range 3 {
 		for y := range f.H {
-			copy(f.Plane(c)[y*f.W:(y+1)*f.W], full.Plane(c)[(y+30)*full.W+60:])
+			copy(f.Plane(c)[y*f.W:(y+1)*f.W], full.Plane(c)[(y+y0)*full.W+x0:])
 		}
 	}
 	return f
@@ -131,6 +135,56 @@ func TestStrength(t *testing.T) {
 		if d := maxDiff(run(s, true).Pix, linear); !(d <= 1e-6) {
 			t.Errorf("strength %g in linear light: %g from the blend", s, d)
 		}
+	}
+}
+
+// TestWithTileReuse: strength composes with tile reuse (reuse wraps the blend): on a second frame
+// with one corner changed, the tiles elsewhere are reused and the frame is the blend's own output
+// within 40 dB.
+func TestWithTileReuse(t *testing.T) {
+	model := openModel(t)
+	a := inputSize(t, 160, 90)
+	b := frame.New(a.W, a.H)
+	copy(b.Pix, a.Pix)
+	for c := range 3 {
+		p := b.Plane(c)
+		for y := 4; y < 12; y++ {
+			for x := 4; x < 12; x++ {
+				p[y*b.W+x] = 1 - p[y*b.W+x]
+			}
+		}
+	}
+	spec := sr.Spec{In: a.Size(), Out: a.Size().Mul(2)}
+	blend, err := strength.New(model, strength.Config{Strength: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reuse, err := tilereuse.New(blend, tilereuse.Config{Threshold: 0.02})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reuse.Name() != "realesrgan-x4fast@0.5+reuse" {
+		t.Errorf("name %q", reuse.Name())
+	}
+	u, err := reuse.NewUpscaler(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	got := frame.New(spec.Out.X, spec.Out.Y)
+	for _, f := range []*frame.Frame{a, b} {
+		if err := u.Upscale(context.Background(), []*frame.Frame{got}, []*frame.Frame{f}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := upscale(t, blend, spec, b)
+	p := mediatest.PSNR(t, got, want)
+	c := map[string]int64{}
+	reuse.Counters(func(k string, v int64) { c[k] = v })
+	t.Logf("reused against the blend's own output: %.1f dB; counters %v", p, c)
+	mediatest.AtLeast(t, "PSNR against the blend's own output (dB)", p, 40)
+	if !(c["reused_tiles"] >= 10) {
+		t.Errorf("counters %v: want at least 10 of 15 tiles reused", c)
 	}
 }
 
