@@ -70,7 +70,7 @@ func (s *Seq) Add(out, ref *frame.Frame) error {
 	}
 	s.gOut = gradient(s.gOut, s.out, out.W, out.H)
 	s.gRef = gradient(s.gRef, s.ref, out.W, out.H)
-	edge := quantile(s.gRef, EdgeQuantile)
+	edge := max(quantile(s.gRef, EdgeQuantile), 1)
 	for i, g := range s.gRef {
 		if g >= edge {
 			s.grad += float64(s.gOut[i])
@@ -103,7 +103,8 @@ func (s *Seq) SSIM() float64 {
 func (s *Seq) TPSNR() float64 { return psnr(s.tsse, s.tsamples) }
 
 // EdgeQuantile picks the pixels Sharpness looks at: those whose gradient in the reference frame is
-// at least this quantile of the frame's gradients (the strongest 10%: its edges).
+// at least this quantile of the frame's gradients (the strongest 10%: its edges), and at least one
+// level.
 const EdgeQuantile = 0.9
 
 // Sharpness is the output's mean gradient magnitude on the reference's edges (see EdgeQuantile)

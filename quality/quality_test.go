@@ -136,6 +136,26 @@ func TestSharpness(t *testing.T) {
 	if got := self.Sharpness(); !(got == 1) || !math.IsInf(self.PSNR(), 1) || !(self.SSIM() == 1) {
 		t.Errorf("reference against itself: sharpness %v, PSNR %v, SSIM %v", got, self.PSNR(), self.SSIM())
 	}
+	// One vertical edge (50 | 200 at x = 16); the output adds a ±10 checkerboard on the flat parts
+	// away from it: only edges count, so the sharpness stays 1.
+	edge := func(x int) int { return 50 + 150*(x/16) }
+	ref = gray(32, 16, edge)
+	noisy := gray(32, 16, edge)
+	for c := range 3 {
+		p := noisy.Plane(c)
+		for i := range p {
+			if x, y := i%32, i/32; x < 13 || x > 18 {
+				p[i] += float32(10*(2*((x+y)%2)-1)) / 255
+			}
+		}
+	}
+	var e quality.Seq
+	if err := e.Add(noisy, ref); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.Sharpness(); !(got == 1) {
+		t.Errorf("noise off the edge: sharpness %v, want 1", got)
+	}
 }
 
 func TestSeqRefuses(t *testing.T) {

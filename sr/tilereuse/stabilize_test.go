@@ -289,15 +289,29 @@ func TestStabilizeConfig(t *testing.T) {
 	if b.Name() != "lanczos+stabilize" {
 		t.Errorf("name %q", b.Name())
 	}
-	// Any scale: 3:2 here. Lanczos stabilized is Lanczos (its kept output plus its own change).
+	// Any scale: 3:2 here. Lanczos stabilized is Lanczos (its kept output plus its own change),
+	// through a drift below the threshold (kept blocks follow it), a still frame and a new picture.
 	spec := sr.Spec{In: image.Pt(40, 30), Out: image.Pt(60, 45)}
 	a, c := smooth(40, 30, 1), smooth(40, 30, 2)
-	frames := []*frame.Frame{a, clone(a), c}
+	frames := []*frame.Frame{a}
+	for i := range 3 {
+		f := clone(frames[i])
+		for j := range f.Pix {
+			f.Pix[j] = max(0, f.Pix[j]-0.005)
+		}
+		frames = append(frames, f)
+	}
+	frames = append(frames, clone(frames[3]), c)
 	got := upscaleAll(t, b, spec, frames)
 	want := upscaleAll(t, inner, spec, frames)
 	for i := range got {
 		if d := maxDiff(got[i], want[i]); !(d <= 1e-5) {
 			t.Errorf("frame %d: %g from Lanczos", i, d)
 		}
+	}
+	cs := map[string]int64{}
+	b.Counters(func(k string, v int64) { cs[k] = v })
+	if blocks := int64(5 * 4); cs["held_blocks"] < 4*blocks || cs["fresh_blocks"] < 2*blocks {
+		t.Errorf("counters %v: want the drifting and still frames held, the first and last fresh", cs)
 	}
 }
