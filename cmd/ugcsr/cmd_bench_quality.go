@@ -14,9 +14,9 @@ import (
 	"github.com/ugcsr/ugcsr/sr/backends"
 )
 
-// defaultQualitySettings are README's rows after Lanczos: the default model, the strength blends
-// in both domains, and stabilized.
-const defaultQualitySettings = "1,0.5,0.5-linear,1+stabilize,0.5+stabilize"
+// defaultQualitySettings are README's rows after Lanczos: the default model, alone and stabilized;
+// strength 0.5 blended in both domains; the recommended 0.3, alone and stabilized.
+const defaultQualitySettings = "1,1+stabilize,0.5,0.5-linear,0.3,0.3+stabilize"
 
 // benchQualityCommand makes README's quality table: each clip degraded as uploads are (area /2,
 // libx264 CRF 32), upscaled x2 back by Lanczos and by the model at each setting, measured against
