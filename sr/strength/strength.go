@@ -34,8 +34,9 @@ type Config struct {
 	// Strength is the model's share of the output, in [0,1].
 	Strength float64
 	// Linear blends in linear light (samples raised to Gamma, blended, raised to 1/Gamma) instead
-	// of on the samples as they are (optional). It defaults to false: README's measurements found
-	// no reason to pay for it.
+	// of on the samples as they are (optional). It defaults to false: measured (README, "Fidelity
+	// and flicker"), it was better on one shared clip, equal on one, worse on one, and costs three
+	// math.Pow per sample.
 	Linear bool
 }
 

@@ -60,9 +60,8 @@ const (
 	DefaultMaxWindows = 8
 
 	// DefaultStabilizeThreshold and DefaultStabilizeBlock are Stabilize's threshold and block
-	// size: small blocks, so that a small moving object makes its own block fresh (no ghost),
-	// and a threshold above the frame-to-frame noise of static content in CRF 32 video
-	// (README, "Fidelity and flicker").
+	// size: small blocks, so that a small moving object makes its own block fresh, and the
+	// threshold --reuse-tiles is used with (0.02, above compression noise on static content).
 	DefaultStabilizeThreshold = 0.02
 	DefaultStabilizeBlock     = 8
 )
