@@ -70,6 +70,18 @@ type Config struct {
 	// worker, and does not apply to backends that need whole frames (sr.Caps.WholeFrames).
 	ReuseTiles float64
 
+	// Strength is a learned model's share of the output (--strength) (optional): 1 is the model
+	// alone, 0 the Lanczos resampler alone, in between a blend of the two (sr/strength). nil means
+	// 1. A classical backend takes none.
+	Strength *float64
+	// StrengthLinear blends in linear light instead of on the samples (optional; measured, not
+	// chosen: see README).
+	StrengthLinear bool
+	// Stabilize keeps the earlier output where the input is unchanged, moved by the Lanczos
+	// upscale of the input's change (--stabilize; tile reuse's second setting, sr/tilereuse)
+	// (optional). It runs one worker and cannot be combined with ReuseTiles.
+	Stabilize bool
+
 	// Progress is called about every ProgressInterval and once at the end (optional). It must not
 	// block.
 	Progress         func(Stats)   `json:"-"`
@@ -255,6 +267,9 @@ func openJob(cfg Config, in image.Point) (_ *job, err error) {
 			return nil, err
 		}
 		j.owned = append(j.owned, j.backend)
+	}
+	if j.backend, err = fidelity(j.backend, &cfg); err != nil {
+		return nil, err
 	}
 	j.caps = j.backend.Caps()
 	if t := cfg.ReuseTiles; t > 0 {

@@ -3,6 +3,9 @@
 #   1. ugcsr bench pipeline: decode, decode+encode, Lanczos x2 job vs ffmpeg's own (issue 2)
 #   2. ugcsr bench realesrgan: x4fast per frame vs ONNX Runtime's MatMul peak and the ncnn reference
 #      binary on Mesa's CPU Vulkan driver (lavapipe), which needs the vkshim filter from ../shared/tools.
+#   3. ugcsr bench quality: Lanczos against x4fast at strengths and stabilized on the shared clips
+#      degraded as uploads are (72 frames through the model at 640x360: about 3 minutes of model
+#      time on 2 quiet cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -22,3 +25,6 @@ bin/ugcsr bench pipeline -i "$clip"
 echo
 echo "## Real-ESRGAN x4fast"
 bin/ugcsr bench realesrgan --vkshim "$shim"
+echo
+echo "## Fidelity and flicker"
+bin/ugcsr bench quality

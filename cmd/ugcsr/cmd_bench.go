@@ -34,7 +34,7 @@ func benchCommand() *cli.Command {
 				&cli.IntFlag{Name: "runs", Value: 5, Usage: "runs of the Lanczos job and of ffmpeg's, interleaved", Destination: &runs},
 			},
 			Action: func(c *cli.Context) error { return benchPipeline(c.Context, os.Stdout, input, dur, runs) },
-		}, benchRealESRGANCommand(), benchDiffusionCommand()},
+		}, benchRealESRGANCommand(), benchDiffusionCommand(), benchQualityCommand()},
 	}
 }
 

@@ -36,6 +36,7 @@ type upscaleOptions struct {
 	preview                    string
 	resume                     bool
 	segmentSeconds             float64
+	strength                   float64
 
 	device string
 
@@ -78,6 +79,8 @@ func (o *upscaleOptions) flags() []cli.Flag {
 		&cli.BoolFlag{Name: "resume", DisableDefaultText: true, Destination: &o.resume, Usage: "keep finished segments (about every 2 s of video) in a hidden directory beside the output, so that the same command run again after a crash, a kill or Ctrl-C continues where it stopped; removed once the output is complete"},
 		&cli.Float64Flag{Name: "segment-seconds", Usage: "target length of a --resume segment", DefaultText: "2", Destination: &o.segmentSeconds},
 		&cli.StringFlag{Name: "preview", Usage: "watch the job in a browser at this [HOST]:PORT (:8080 listens on 127.0.0.1 only)", Destination: &o.preview},
+		&cli.Float64Flag{Name: "strength", Value: 1, Usage: "the model's share of the output: 1 the model alone, 0 Lanczos alone, in between a blend of the two (less sharp, closer to the source, less flicker); not for lanczos and bicubic", Destination: &o.strength},
+		&cli.BoolFlag{Name: "stabilize", Usage: "where the input is unchanged, keep the earlier output, moved only as much as the input changed (less flicker; tile reuse's second setting, so not with --reuse-tiles)", DisableDefaultText: true, Destination: &o.cfg.Stabilize},
 		&cli.Float64Flag{Name: "reuse-tiles", Usage: "reuse the output of input tiles whose blocks changed by less than this mean absolute difference (0..1, e.g. 0.02) since their output was computed; not for diffusion", DefaultText: "off", Destination: &o.cfg.ReuseTiles},
 	}, diffusionFlags(&o.cfg.Backends.Diffusion)...)
 }
@@ -149,6 +152,16 @@ func (o *upscaleOptions) build() (err error) {
 	}
 	if !(cfg.ReuseTiles >= 0) {
 		return usageError{fmt.Sprintf("--reuse-tiles %v: want a threshold above 0", cfg.ReuseTiles)}
+	}
+	if !(o.strength >= 0 && o.strength <= 1) {
+		return usageError{fmt.Sprintf("--strength %v: want 0 to 1", o.strength)}
+	}
+	if o.strength != 1 && (o.model == "lanczos" || o.model == "bicubic") {
+		return usageError{fmt.Sprintf("--strength %v: a strength blends a learned model with Lanczos; --model %s has none", o.strength, o.model)}
+	}
+	cfg.Strength = &o.strength
+	if cfg.Stabilize && cfg.ReuseTiles > 0 {
+		return usageError{"--stabilize and --reuse-tiles are two settings of one mechanism: choose one"}
 	}
 	if err := cfg.Backends.Diffusion.Init(); err != nil {
 		return usageError{err.Error()}

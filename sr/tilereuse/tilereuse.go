@@ -1,5 +1,14 @@
 // Package tilereuse wraps any sr.Backend so that parts of a frame that have not changed since they
-// were last upscaled are copied from that output instead of being upscaled again (--reuse-tiles).
+// were last upscaled keep that output: one mechanism with two settings.
+//   - Reuse (--reuse-tiles THRESH): unchanged tiles are not upscaled again; their output is copied
+//     (faster on static shots, but a change smaller than the threshold freezes).
+//   - Stabilize (--stabilize, Config.Stabilize): every frame is upscaled whole, and in unchanged
+//     blocks the earlier output is kept, moved by the Lanczos upscale of the input's change since
+//     (no saving; a GAN's frame-to-frame flicker on static content becomes the input's own change).
+//
+// Both keep, per region, the input its output was computed from (the reference) and decide with the
+// same test: a region changed when the mean absolute difference of any of its blocks exceeds the
+// threshold. Stabilize is described in stabilize.go; what follows is Reuse.
 //
 // Design. The input is cut into Tile x Tile tiles (the last row and column smaller). Each tile is
 // compared, in Block x Block blocks, with the input it had when its current output was computed
@@ -49,6 +58,12 @@ const (
 	DefaultBlock      = 16
 	DefaultFullAbove  = 0.6
 	DefaultMaxWindows = 8
+
+	// DefaultStabilizeThreshold and DefaultStabilizeBlock are Stabilize's threshold and block
+	// size: small blocks, so that a small moving object makes its own block fresh, and the
+	// threshold --reuse-tiles is used with (0.02, above compression noise on static content).
+	DefaultStabilizeThreshold = 0.02
+	DefaultStabilizeBlock     = 8
 )
 
 // ErrConfig is returned by New for an invalid Config.
@@ -56,20 +71,27 @@ var ErrConfig = errors.New("tilereuse: bad configuration")
 
 // Config configures New.
 type Config struct {
+	// Stabilize selects the second setting (see the package doc): every frame upscaled whole,
+	// unchanged blocks kept (optional). It defaults to false: Reuse. With Stabilize, Tile,
+	// MaxWindows and FullAbove do not apply; Block is the unit of decision and Feather the width
+	// of the blend between a fresh block and a kept one.
+	Stabilize bool
 	// Threshold is the largest block mean absolute difference (R, G and B on [0,1]) for which a
 	// tile is still reused: --reuse-tiles THRESH. It must be positive; 0.01 to 0.03 suits 8-bit
-	// lossy video (compression noise on static content stays below about 0.01).
+	// lossy video (compression noise on static content stays below about 0.01). With Stabilize it
+	// is optional and defaults to DefaultStabilizeThreshold.
 	Threshold float64
 	// Tile is the tile size in input pixels (optional). It defaults to 32.
 	Tile int
 	// Margin is the context, in input pixels, upscaled around a changed tile (optional). It defaults
 	// to 16. It should cover the inner model's receptive field for the tile's centre to match a
-	// full-frame run.
+	// full-frame run. With Stabilize, blocks within Margin of a changed block take fresh output too.
 	Margin int
 	// Feather is how far, in input pixels, a changed tile's fresh output is blended into a reused
 	// neighbour (optional). It defaults to Margin/2 and must not exceed Margin.
 	Feather int
-	// Block is the size of the blocks whose differences decide a tile (optional). It defaults to 16.
+	// Block is the size of the blocks whose differences decide a tile (optional). It defaults to 16
+	// (DefaultStabilizeBlock with Stabilize).
 	Block int
 	// MaxWindows is the number of window sizes whose inner upscalers are kept (optional); beyond
 	// it the least recently used is closed. It defaults to 8.
@@ -83,6 +105,9 @@ type Config struct {
 
 // Init fills the defaults and validates.
 func (c *Config) Init() error {
+	if c.Stabilize {
+		return c.initStabilize()
+	}
 	if c.Tile == 0 {
 		c.Tile = DefaultTile
 	}
@@ -126,6 +151,8 @@ type Backend struct {
 	cfg   Config
 
 	upscalers atomic.Int64
+	held      atomic.Int64 // Stabilize: blocks that kept an earlier output
+	fresh     atomic.Int64 // Stabilize: blocks given this frame's output
 	reused    atomic.Int64 // tiles copied from an earlier output
 	computed  atomic.Int64 // tiles upscaled on their own window
 	full      atomic.Int64 // frames upscaled whole
@@ -144,12 +171,17 @@ func New(inner sr.Backend, cfg Config) (*Backend, error) {
 	return &Backend{inner: inner, cfg: cfg}, nil
 }
 
-// Name implements sr.Backend: the inner name with "+reuse" appended (which also keeps the
-// pipeline's worker default at 1).
-func (b *Backend) Name() string { return b.inner.Name() + "+reuse" }
+// Name implements sr.Backend: the inner name with "+reuse" (or "+stabilize") appended.
+func (b *Backend) Name() string {
+	if b.cfg.Stabilize {
+		return b.inner.Name() + "+stabilize"
+	}
+	return b.inner.Name() + "+reuse"
+}
 
 // Caps implements sr.Backend: the wrapped backend's, with one worker (each frame is compared with
-// the previous one its upscaler saw) and float RGB frames only (tiles are float crops).
+// the previous one its upscaler saw) and float RGB frames only (tiles are float crops, blends are
+// on float samples).
 func (b *Backend) Caps() sr.Caps {
 	c := b.inner.Caps()
 	c.Workers = 1
@@ -164,10 +196,16 @@ func (b *Backend) Inner() sr.Backend { return b.inner }
 func (b *Backend) Close() error { return b.inner.Close() }
 
 // Counters implements sr.Counter: the wrapped backend's counters, then reused_tiles,
-// computed_tiles (upscaled on their own window) and full_frames (upscaled whole).
+// computed_tiles (upscaled on their own window) and full_frames (upscaled whole); with Stabilize,
+// held_blocks (kept an earlier output) and fresh_blocks instead.
 func (b *Backend) Counters(visit func(key string, value int64)) {
 	if c, ok := b.inner.(sr.Counter); ok {
 		c.Counters(visit)
+	}
+	if b.cfg.Stabilize {
+		visit("held_blocks", b.held.Load())
+		visit("fresh_blocks", b.fresh.Load())
+		return
 	}
 	visit("reused_tiles", b.reused.Load())
 	visit("computed_tiles", b.computed.Load())
@@ -183,6 +221,14 @@ func (b *Backend) NewUpscaler(spec sr.Spec) (sr.Upscaler, error) {
 	full, err := b.inner.NewUpscaler(spec)
 	if err != nil {
 		return nil, err
+	}
+	if b.cfg.Stabilize {
+		st, err := newStabilizer(b, spec, full)
+		if err != nil {
+			full.Close()
+			return nil, err
+		}
+		return st, nil
 	}
 	g, why := newGeometry(spec, b.cfg)
 	if why != "" {

@@ -327,16 +327,21 @@ func (u *upscaler) markChanged(s *frame.Frame) {
 }
 
 func (u *upscaler) tileChanged(s *frame.Frame, r image.Rectangle) bool {
-	g := &u.g
+	return changed(s, u.ref, r, u.g.block, u.g.threshold)
+}
+
+// changed reports whether any block x block block of rectangle r (the last ones smaller) has a
+// mean absolute difference between s and ref, over the three planes, above threshold.
+func changed(s, ref *frame.Frame, r image.Rectangle, block int, threshold float64) bool {
 	w := s.W
-	for by := r.Min.Y; by < r.Max.Y; by += g.block {
-		bh := min(g.block, r.Max.Y-by)
-		for bx := r.Min.X; bx < r.Max.X; bx += g.block {
-			bw := min(g.block, r.Max.X-bx)
-			limit := float32(g.threshold * float64(3*bw*bh))
+	for by := r.Min.Y; by < r.Max.Y; by += block {
+		bh := min(block, r.Max.Y-by)
+		for bx := r.Min.X; bx < r.Max.X; bx += block {
+			bw := min(block, r.Max.X-bx)
+			limit := float32(threshold * float64(3*bw*bh))
 			var sum float32
 			for c := range 3 {
-				sp, rp := s.Plane(c), u.ref.Plane(c)
+				sp, rp := s.Plane(c), ref.Plane(c)
 				for y := by; y < by+bh; y++ {
 					a, b := sp[y*w+bx:y*w+bx+bw], rp[y*w+bx:y*w+bx+bw]
 					for i, v := range a {
