@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/asticode/go-astiav"
 
@@ -78,7 +79,9 @@ type Encoder struct {
 	streams map[int]*astiav.Stream // input passthrough index -> output stream
 	inTB    map[int]astiav.Rational
 
-	mu      sync.Mutex // serialises muxer writes: passthrough packets come from the decoder goroutine
+	mu      sync.Mutex    // serialises muxer writes: passthrough packets come from the decoder goroutine
+	lastDTS map[int]int64 // per output stream, for monotonic DTS; guarded by mu
+	fixes   atomic.Int64  // DTS repaired for the muxer
 	frames  int64
 	closed  bool
 	started bool
@@ -102,6 +105,9 @@ func CheckOutput(o Options) error {
 		}
 		if !o.Overwrite {
 			return fmt.Errorf("encode: %q: %w", o.Output, ErrExists)
+		}
+		if err := checkReplaceable(o.Output); err != nil {
+			return err
 		}
 	}
 	dir := filepath.Dir(o.Output)
@@ -129,7 +135,8 @@ func Open(o Options, in media.Input, w, h int) (e *Encoder, err error) {
 	if err := CheckOutput(o); err != nil {
 		return nil, err
 	}
-	e = &Encoder{opts: o, w: w, h: h, streams: map[int]*astiav.Stream{}, inTB: map[int]astiav.Rational{}}
+	e = &Encoder{opts: o, w: w, h: h, streams: map[int]*astiav.Stream{}, inTB: map[int]astiav.Rational{},
+		lastDTS: map[int]int64{}}
 	defer func() {
 		if err != nil {
 			e.Close(false)
@@ -289,7 +296,10 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 	}
 	name := codec.Name()
 	crf := o.CRF
-	takesCRF := name == "libx264" || name == "libx265" || name == "libvpx-vp9" || name == "libaom-av1" || name == "libsvtav1"
+	_, takesCRF := crfMax[name]
+	if err := checkCRF(name, o.CRF); err != nil {
+		return err
+	}
 	if crf == 0 && o.Bitrate == 0 && takesCRF {
 		crf = 18
 	}
@@ -416,6 +426,7 @@ func (e *Encoder) WritePacket(pkt *astiav.Packet) error {
 	pkt.RescaleTs(e.inTB[pkt.StreamIndex()], out.TimeBase())
 	pkt.SetStreamIndex(out.Index())
 	pkt.SetPos(-1)
+	e.monotonic(pkt)
 	if err := e.ofc.WriteInterleavedFrame(pkt); err != nil {
 		return fmt.Errorf("encode: write packet: %w", err)
 	}
@@ -467,6 +478,7 @@ func (e *Encoder) drain() error {
 		e.mu.Lock()
 		e.pkt.RescaleTs(e.cc.TimeBase(), e.vs.TimeBase())
 		e.pkt.SetStreamIndex(e.vs.Index())
+		e.monotonic(e.pkt)
 		err := e.ofc.WriteInterleavedFrame(e.pkt)
 		e.mu.Unlock()
 		if err != nil {
@@ -474,6 +486,33 @@ func (e *Encoder) drain() error {
 		}
 	}
 }
+
+// monotonic repairs a DTS that does not go forward, as ffmpeg does before its muxer
+// (fftools/ffmpeg_mux.c): it becomes the last one written plus one (or the last one, for formats
+// that allow equal DTS), and the PTS is moved no earlier than it. The caller holds mu.
+func (e *Encoder) monotonic(pkt *astiav.Packet) {
+	i, dts := pkt.StreamIndex(), pkt.Dts()
+	if dts == astiav.NoPtsValue || e.ofc.OutputFormat().Flags()&astiav.IOFormatFlags(astiav.IOFormatFlagNotimestamps) != 0 {
+		return
+	}
+	if last, ok := e.lastDTS[i]; ok {
+		least := last + 1
+		if e.ofc.OutputFormat().Flags()&astiav.IOFormatFlags(astiav.IOFormatFlagTsNonstrict) != 0 {
+			least = last
+		}
+		if dts < least {
+			if pts := pkt.Pts(); pts != astiav.NoPtsValue && pts >= dts {
+				pkt.SetPts(max(pts, least))
+			}
+			pkt.SetDts(least)
+			e.fixes.Add(1)
+		}
+	}
+	e.lastDTS[i] = pkt.Dts()
+}
+
+// Counters reports the DTS repaired for the muxer as a -progress key (sr.Counter).
+func (e *Encoder) Counters(fn func(key string, v int64)) { fn("ts_fixes", e.fixes.Load()) }
 
 // Frames is the number of frames encoded so far.
 func (e *Encoder) Frames() int64 { return e.frames }

@@ -128,6 +128,9 @@ type Result struct {
 	// (sr.Caps.SourceFormat), which the output then has too.
 	SourceFormat bool
 	Stats        Stats
+	// Damage is what a damaged input lost (decode.Damage); with Input.Strict any damage fails the
+	// job instead.
+	Damage decode.Damage
 }
 
 // ErrNoFrames is returned when the input yields no video frame at all.
@@ -147,6 +150,9 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		cfg.Logf = func(string, ...any) {}
 	}
 	if err := encode.CheckOutput(cfg.Output); err != nil {
+		return res, err
+	}
+	if err := encode.CheckNotInput(cfg.Output.Output, cfg.Input.Input); err != nil {
 		return res, err
 	}
 	dec, err := decode.Open(ctx, cfg.Input)
@@ -253,6 +259,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		slots: make(chan struct{}, inflight), outPool: outPool, info: info}
 	stats, err := r.run(ctx)
 	res.Stats = stats
+	res.Damage = dec.Damage()
 	res.Frames = stats.Frames
 	if err != nil {
 		return res, err
@@ -296,7 +303,7 @@ func OutputSize(in image.Point, scale float64, size image.Point) (image.Point, e
 	case scale == 0:
 		scale = 2
 	}
-	if scale < 0.25 || scale > 8 {
+	if !(scale >= 0.25 && scale <= 8) { // refuses NaN too
 		return image.Point{}, fmt.Errorf("scale %g is out of range (0.25 to 8)", scale)
 	}
 	return image.Pt(even(float64(in.X)*scale), even(float64(in.Y)*scale)), nil
@@ -574,7 +581,7 @@ func (r *runner) stats(done bool) Stats {
 		s.ETA = time.Duration(float64(s.Total-s.Frames) / s.FPS * float64(time.Second))
 	}
 	s.Counters = append(s.Counters, Counter{"dup_frames", r.dups.Load()})
-	for _, x := range []any{r.analyzer, r.backend} {
+	for _, x := range []any{r.dec, r.enc, r.analyzer, r.backend} {
 		if c, ok := x.(sr.Counter); ok {
 			c.Counters(func(k string, v int64) { s.Counters = append(s.Counters, Counter{k, v}) })
 		}

@@ -72,3 +72,4 @@ func (l *logger) logf(at logLevel, format string, args ...any) {
 
 func (l *logger) errorf(format string, args ...any) { l.logf(levelError, format, args...) }
 func (l *logger) infof(format string, args ...any)  { l.logf(levelInfo, format, args...) }
+func (l *logger) warnf(format string, args ...any)  { l.logf(levelWarning, format, args...) }

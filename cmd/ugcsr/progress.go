@@ -124,3 +124,18 @@ func endState(res pipeline.Result, err error) string {
 	}
 	return preview.Failed
 }
+
+// damageReport is what a damaged input lost, in one line ("" when nothing was), with the DTS the
+// encoder repaired for the muxer.
+func damageReport(res pipeline.Result) string {
+	r := res.Damage.String()
+	for _, c := range res.Stats.Counters {
+		if c.Key == "ts_fixes" && c.Value > 0 {
+			if r != "" {
+				r += ", "
+			}
+			r += fmt.Sprintf("%d timestamps moved forward for the muxer", c.Value)
+		}
+	}
+	return r
+}

@@ -70,6 +70,13 @@ func IsRGB(pf astiav.PixelFormat) bool { return C.ugcsr_pix_fmt_rgb(C.int(pf)) !
 // BestEffortTimestamp is the frame's best_effort_timestamp.
 func BestEffortTimestamp(f *astiav.Frame) int64 { return int64(cFrame(f).best_effort_timestamp) }
 
+// FrameDamaged reports a frame the decoder output with errors concealed (AV_FRAME_FLAG_CORRUPT or
+// decode_error_flags).
+func FrameDamaged(f *astiav.Frame) bool {
+	c := cFrame(f)
+	return c.flags&C.AV_FRAME_FLAG_CORRUPT != 0 || c.decode_error_flags != 0
+}
+
 // FrameDuration is the frame's pkt_duration, in its stream's time base.
 func FrameDuration(f *astiav.Frame) int64 { return int64(cFrame(f).pkt_duration) }
 
