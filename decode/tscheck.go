@@ -41,27 +41,29 @@ func (l *tsLoss) scan(r io.Reader) error {
 	default:
 		return errNotTS
 	}
-	pkt := make([]byte, size)
 	for {
-		if _, err := io.ReadFull(br, pkt); err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil
+		pkt, err := br.Peek(size)
+		if len(pkt) < size {
+			if err == nil || errors.Is(err, io.EOF) {
+				return nil // a last partial packet is the end of the stream
 			}
 			return err
 		}
 		if pkt[skip] != 0x47 {
 			l.lost++ // lost sync: find the next sync byte
-			if err := resync(br, size, skip); err != nil {
+			br.Discard(1)
+			if err := resync(br, skip); err != nil {
 				return nil
 			}
 			continue
 		}
 		l.packet(pkt[skip:])
+		br.Discard(size)
 	}
 }
 
 // resync drops bytes until the next packet starts with a sync byte.
-func resync(br *bufio.Reader, size, skip int) error {
+func resync(br *bufio.Reader, skip int) error {
 	for {
 		b, err := br.Peek(skip + 1)
 		if err != nil {
