@@ -165,7 +165,7 @@ var hostileCases = []hostileCase{
 	{kind: "damaged input", what: "mp4 with a zeroed range", args: []string{"-i", "ZEROED.mp4", "OUT.mkv"}, code: 0, says: "bad packet", asFFmpeg: true, progress: []string{"bad_packets"}},
 	{kind: "damaged input", what: "MPEG-TS with lost packets", args: []string{"-i", "LOST.ts", "OUT.mkv"}, code: 0, says: "57 transport-stream packets lost", asFFmpeg: true, progress: []string{"lost_packets"}},
 	{kind: "damaged input", what: "the same, --strict", args: []string{"-i", "LOST.ts", "--strict", "OUT.mkv"}, code: 1, says: "input is damaged: "},
-	{kind: "damaged input", what: "MPEG-TS whose timestamps repeat", args: []string{"-i", "REPEAT.ts", "OUT.mp4"}, code: 0, says: "1 timestamp jump repaired", asFFmpeg: true, progress: []string{"ts_jumps"}},
+	{kind: "damaged input", what: "MPEG-TS whose timestamps repeat", args: []string{"-i", "REPEAT.ts", "OUT.mp4"}, code: 0, says: "1 timestamp jump repaired", asFFmpeg: true, progress: []string{"ts_jumps", "drop_frames"}},
 	{kind: "damaged input", what: "MPEG-TS whose timestamps jump back", args: []string{"-i", "BACK.ts", "OUT.mkv"}, code: 0, says: "1 timestamp jump repaired", asFFmpeg: true, progress: []string{"ts_jumps"}},
 	{kind: "damaged input", what: "the same, piped", args: []string{"-i", "-", "OUT.mkv"}, in: "BACK.ts", code: 0, says: "1 timestamp jump repaired", asFFmpeg: true},
 }
