@@ -78,10 +78,15 @@ type Encoder struct {
 	w, h    int
 	streams map[int]*astiav.Stream // input passthrough index -> output stream
 	inTB    map[int]astiav.Rational
+	skipped []media.Stream // input streams the container cannot hold, not copied
+
+	inTBVideo astiav.Rational // the frames' time base; the encoder's differs for frameRateTB
+	lastPTS   int64           // in the encoder's time base
 
 	mu      sync.Mutex    // serialises muxer writes: passthrough packets come from the decoder goroutine
 	lastDTS map[int]int64 // per output stream, for monotonic DTS; guarded by mu
 	fixes   atomic.Int64  // DTS repaired for the muxer
+	refused atomic.Int64  // damaged packets to copy the muxer refused
 	frames  int64
 	closed  bool
 	started bool
@@ -223,29 +228,41 @@ func isPlainPath(s string) bool {
 	return i < 0 || strings.ContainsAny(s[:i], "/.")
 }
 
-// pickCodec resolves -c:v against the container.
+// qp2Lambda is FFmpeg's FF_QP2LAMBDA: global_quality is a quantiser times this.
+const qp2Lambda = 118
+
+// frameRateTB are the encoders that need a time base of one frame; the others get the input
+// stream's own, which keeps variable frame rates exact.
+var frameRateTB = map[string]bool{"mpeg1video": true, "mpeg2video": true, "mpeg4": true, "h263": true, "h263p": true,
+	"flv": true, "msmpeg4": true, "msmpeg4v2": true, "wmv1": true, "wmv2": true,
+	"wrapped_avframe": true} // y4m: its header's frame rate is the time base
+
+// unlisted reports the muxers FFmpeg keeps no codec list for that take most codecs anyway:
+// MPEG-TS (and M2TS, the same muxer) holds H.264, HEVC, AAC, AC-3, Opus, ... though
+// avformat_query_codec knows only its defaults. Others without a list (MXF) are not trusted.
+func unlisted(of *astiav.OutputFormat) bool { return of.Name() == "mpegts" }
+
+// pickCodec resolves -c:v against the container. Without -c:v it is the encoder ffmpeg picks: the
+// codec the muxer (or an image's extension) defaults to (av_guess_codec), and the first encoder of
+// it (avcodec_find_encoder): libx264 for mp4, mov and mkv, libvpx-vp9 for webm, gif for .gif,
+// mpeg2video for .ts, .m2ts and .mxf, png for .png.
 func pickCodec(o Options, of *astiav.OutputFormat) (*astiav.Codec, error) {
-	name := o.Codec
-	if name == "" {
-		switch def := av.DefaultVideoCodec(of); {
-		case of.Name() == "webm":
-			name = "libvpx-vp9"
-		case def == astiav.CodecIDPng || def == astiav.CodecIDMjpeg && of.Name() == "image2":
-			name = "png"
-		case def == astiav.CodecIDRawvideo || def == av.CodecIDWrappedAVFrame:
-			if c := astiav.FindEncoder(def); c != nil {
-				return c, nil
-			}
-		default:
-			name = "libx264"
+	var c *astiav.Codec
+	if o.Codec != "" {
+		if c = astiav.FindEncoderByName(o.Codec); c == nil {
+			return nil, fmt.Errorf("encode: this FFmpeg has no video encoder %q", o.Codec)
+		}
+	} else {
+		id := av.GuessVideoCodec(of, o.Output)
+		if id == astiav.CodecIDNone {
+			return nil, fmt.Errorf("encode: container %s has no video codec of its own: name an encoder", of.Name())
+		}
+		if c = astiav.FindEncoder(id); c == nil {
+			return nil, fmt.Errorf("encode: this FFmpeg has no encoder for %s, container %s's video codec: name another", id, of.Name())
 		}
 	}
-	c := astiav.FindEncoderByName(name)
-	if c == nil {
-		return nil, fmt.Errorf("encode: this FFmpeg has no video encoder %q", name)
-	}
-	if c.ID() != astiav.CodecIDNone && !av.CanMux(of, c.ID()) {
-		return nil, fmt.Errorf("encode: container %s cannot hold %s video", of.Name(), name)
+	if c.ID() != astiav.CodecIDNone && !av.CanMux(of, c.ID(), unlisted(of)) {
+		return nil, fmt.Errorf("encode: container %s cannot hold %s video", of.Name(), c.Name())
 	}
 	return c, nil
 }
@@ -270,9 +287,17 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 	cc.SetWidth(e.w)
 	cc.SetHeight(e.h)
 	cc.SetPixelFormat(pf)
-	cc.SetTimeBase(av.ToRational(in.TimeBase))
+	e.inTBVideo = av.ToRational(in.TimeBase)
+	cc.SetTimeBase(e.inTBVideo)
 	if fr := in.FrameRate; fr.Valid() {
 		cc.SetFramerate(av.ToRational(fr))
+		if frameRateTB[codec.Name()] {
+			// These encoders take only a time base of one frame (MPEG-1/2 only standard rates), so
+			// they get the one ffmpeg gives every encoder: 1/frame rate, the nearest they support.
+			rate := av.NearestFrameRate(codec, av.ToRational(fr))
+			cc.SetFramerate(rate)
+			cc.SetTimeBase(astiav.NewRational(rate.Den(), rate.Num()))
+		}
 	}
 	cc.SetSampleAspectRatio(av.ToRational(scaledSAR(in, e.w, e.h)))
 	if o.Bitrate > 0 {
@@ -292,7 +317,11 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 		opts.Set("colorspace", strconv.Itoa(int(cs.space)), 0)
 		opts.Set("color_primaries", strconv.Itoa(int(cs.primaries)), 0)
 		opts.Set("color_trc", strconv.Itoa(int(cs.trc)), 0)
-		opts.Set("color_range", "1", 0) // limited ("tv") range, as phones and players expect
+		if isJPEGRange(pf) {
+			opts.Set("color_range", "2", 0) // the J formats are full range by definition
+		} else {
+			opts.Set("color_range", "1", 0) // limited ("tv") range, as phones and players expect
+		}
 	}
 	name := codec.Name()
 	crf := o.CRF
@@ -302,6 +331,12 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 	}
 	if crf == 0 && o.Bitrate == 0 && takesCRF {
 		crf = 18
+	}
+	if crf == 0 && o.Bitrate == 0 && (frameRateTB[name] || name == "mjpeg") && name != "wrapped_avframe" {
+		// ffmpeg's default for these is 200 kbit/s, a placeholder that would blur away what the
+		// model added; a constant quantiser of 2 (ffmpeg's -q:v 2) keeps it.
+		opts.Set("flags", "+qscale", 0)
+		opts.Set("global_quality", strconv.Itoa(2*qp2Lambda), 0)
 	}
 	if crf > 0 {
 		if !takesCRF {
@@ -363,7 +398,7 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 	}
 	e.pkt = astiav.AllocPacket()
 	if !e.rgb && !o.SourceFormat {
-		if e.sws, err = av.NewFromFloat(e.w, e.h, pf, outputColorspace(in).sws, false); err != nil {
+		if e.sws, err = av.NewFromFloat(e.w, e.h, pf, outputColorspace(in).sws, isJPEGRange(pf)); err != nil {
 			return fmt.Errorf("encode: %w", err)
 		}
 	}
@@ -379,7 +414,11 @@ func (e *Encoder) addPassthrough(of *astiav.OutputFormat, streams []media.Stream
 			return fmt.Errorf("encode: stream %d to copy has no codec parameters from decode", is.Index)
 		}
 		cp := p.CodecParameters
-		if !av.CanMux(of, cp.CodecID()) {
+		// A stream the muxer holds is kept; where it keeps no list (MPEG-TS), audio and
+		// subtitles are, as ffmpeg maps them, and data is not.
+		mt := cp.MediaType()
+		if !av.CanMux(of, cp.CodecID(), unlisted(of) && (mt == astiav.MediaTypeAudio || mt == astiav.MediaTypeSubtitle)) {
+			e.skipped = append(e.skipped, is)
 			continue
 		}
 		out := e.ofc.NewStream(nil)
@@ -428,6 +467,12 @@ func (e *Encoder) WritePacket(pkt *astiav.Packet) error {
 	pkt.SetPos(-1)
 	e.monotonic(pkt)
 	if err := e.ofc.WriteInterleavedFrame(pkt); err != nil {
+		if errors.Is(err, astiav.ErrInvaliddata) {
+			// A damaged packet the muxer's bitstream filter refuses (an ADTS header cut short):
+			// ffmpeg would stop here; it is left out and counted, like damage at the input.
+			e.refused.Add(1)
+			return nil
+		}
 		return fmt.Errorf("encode: write packet: %w", err)
 	}
 	return nil
@@ -458,7 +503,16 @@ func (e *Encoder) Encode(f *frame.Frame) error {
 			return fmt.Errorf("encode: convert frame: %w", err)
 		}
 	}
-	e.avf.SetPts(f.PTS)
+	pts := f.PTS
+	if tb := e.cc.TimeBase(); tb != e.inTBVideo {
+		// A time base of one frame (frameRateTB): frames that land on the same tick go one on.
+		pts = astiav.RescaleQ(pts, e.inTBVideo, tb)
+		if e.frames > 0 && pts <= e.lastPTS {
+			pts = e.lastPTS + 1
+		}
+	}
+	e.lastPTS = pts
+	e.avf.SetPts(pts)
 	if err := e.cc.SendFrame(e.avf); err != nil {
 		return fmt.Errorf("encode: %s: %w", e.cc.String(), err)
 	}
@@ -511,8 +565,15 @@ func (e *Encoder) monotonic(pkt *astiav.Packet) {
 	e.lastDTS[i] = pkt.Dts()
 }
 
-// Counters reports the DTS repaired for the muxer as a -progress key (sr.Counter).
-func (e *Encoder) Counters(fn func(key string, v int64)) { fn("ts_fixes", e.fixes.Load()) }
+// Counters reports the DTS repaired for the muxer and the damaged packets it refused as -progress
+// keys (sr.Counter).
+func (e *Encoder) Counters(fn func(key string, v int64)) {
+	fn("ts_fixes", e.fixes.Load())
+	fn("refused_packets", e.refused.Load())
+}
+
+// Skipped lists the input streams not copied because the container cannot hold them.
+func (e *Encoder) Skipped() []media.Stream { return e.skipped }
 
 // Frames is the number of frames encoded so far.
 func (e *Encoder) Frames() int64 { return e.frames }

@@ -43,11 +43,24 @@ func put16(b []byte, v float32) {
 	b[0], b[1] = byte(u), byte(u>>8)
 }
 
+// isJPEGRange reports the full-range ("J") YUV formats.
+func isJPEGRange(pf astiav.PixelFormat) bool {
+	switch pf {
+	case astiav.PixelFormatYuvj420P, astiav.PixelFormatYuvj422P, astiav.PixelFormatYuvj444P, astiav.PixelFormatYuvj440P:
+		return true
+	}
+	return false
+}
+
 // pickPixFmt validates -pix_fmt against the encoder, defaulting to yuv420p (rgb24 for PNG).
 func pickPixFmt(name string, c *astiav.Codec) (astiav.PixelFormat, error) {
 	supported := c.PixelFormats()
 	if name == "" {
 		want := []astiav.PixelFormat{astiav.PixelFormatYuv420P, astiav.PixelFormatRgb24}
+		if c.ID() == astiav.CodecIDMjpeg {
+			// JPEG is full range: ffmpeg picks yuvj420p (plain yuv420p needs -strict unofficial).
+			want = []astiav.PixelFormat{astiav.PixelFormatYuvj420P}
+		}
 		for _, w := range want {
 			for _, p := range supported {
 				if p == w {
@@ -102,6 +115,9 @@ func sourcePixFmt(o Options, in media.Video, c *astiav.Codec) (astiav.PixelForma
 	pf := astiav.FindPixelFormatByName(in.PixelFormat)
 	if pf == astiav.PixelFormatNone || !in.Planes.Valid() {
 		return pf, fmt.Errorf("encode: %s is not a planar YUV format", in.PixelFormat)
+	}
+	if c.ID() == astiav.CodecIDMjpeg && !isJPEGRange(pf) {
+		return pf, fmt.Errorf("encode: JPEG takes full-range YUV, not %s", in.PixelFormat)
 	}
 	for _, p := range c.PixelFormats() {
 		if p == pf {

@@ -128,6 +128,8 @@ type Result struct {
 	// (sr.Caps.SourceFormat), which the output then has too.
 	SourceFormat bool
 	Stats        Stats
+	// NotCopied are the input's streams the output's container cannot hold, left out.
+	NotCopied []media.Stream
 	// Damage is what a damaged input lost (decode.Damage); with Input.Strict any damage fails the
 	// job instead.
 	Damage decode.Damage
@@ -252,6 +254,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 			enc.Close(false)
 		}
 	}()
+	res.NotCopied = enc.Skipped()
 	// The decoder was opened before the encoder existed; hand it the packet sink now.
 	dec.SetOnPacket(enc.WritePacket)
 

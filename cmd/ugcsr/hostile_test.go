@@ -38,6 +38,12 @@ type hostileCase struct {
 	asFFmpeg bool
 	// progress names -progress keys that must end above 0 (the test adds -progress).
 	progress []string
+	// codecAsFFmpeg: the output's video codec is the one ffmpeg picks for the same output name.
+	codecAsFFmpeg bool
+	// codec is the output's video codec, as ffprobe names it (optional).
+	codec string
+	// rateAsInput: the output's frame rate (r_frame_rate) is the input's.
+	rateAsInput bool
 	// nobody runs the binary as user nobody when the tests run as root, so that file permissions
 	// apply as they do to a user.
 	nobody bool
@@ -59,8 +65,8 @@ var fixtures = []fixture{
 		copyFile(t, fixturePath(t, "SMALL.mp4"), p)
 		os.Symlink(p, filepath.Join(dir, "LINK.mp4"))
 	}},
-	{"DOG.mp4", "shared clip 01_dog at 320x180, H.264 + AAC, index first", func(t *testing.T, dir, p string) {
-		mediatest.FFmpeg(t, "-i", mediatest.Clip(t, "01_dog"), "-vf", "scale=320:180", "-c:v", "libx264", "-preset", "ultrafast",
+	{"DOG.mp4", "shared clip 01_dog at 320x180, H.264 with B-frames + AAC, index first", func(t *testing.T, dir, p string) {
+		mediatest.FFmpeg(t, "-i", mediatest.Clip(t, "01_dog"), "-vf", "scale=320:180", "-c:v", "libx264", "-preset", "veryfast",
 			"-g", "30", "-c:a", "copy", "-movflags", "+faststart", p)
 	}},
 	{"HALF.mp4", "SMALL.mp4 cut in half", func(t *testing.T, dir, p string) {
@@ -152,6 +158,17 @@ var hostileCases = []hostileCase{
 	{kind: "output", what: "output is a directory", args: []string{"-i", "SMALL.mp4", "DIR"}, code: 1, says: `output "DIR" is a directory`},
 	{kind: "output", what: "progress file in a missing directory", args: []string{"-i", "SMALL.mp4", "-progress", "no/such/p.txt", "OUT.mp4"}, code: 1, says: "-progress: open no/such/p.txt"},
 
+	{kind: "output", what: ".gif gets ffmpeg's encoder", args: []string{"-i", "SMALL.mp4", "-frames:v", "5", "OUT.gif"}, code: 0, codecAsFFmpeg: true, codec: "gif"},
+	{kind: "output", what: ".ts gets ffmpeg's encoder", args: []string{"-i", "SMALL.mp4", "OUT.ts"}, code: 0, codecAsFFmpeg: true, codec: "mpeg2video", rateAsInput: true},
+	{kind: "output", what: ".m2ts gets ffmpeg's encoder", args: []string{"-i", "SMALL.mp4", "OUT.m2ts"}, code: 0, codecAsFFmpeg: true, codec: "mpeg2video"},
+	{kind: "output", what: ".mxf gets ffmpeg's encoder", args: []string{"-i", "SMALL.mp4", "OUT.mxf"}, code: 0, codecAsFFmpeg: true, codec: "mpeg2video"},
+	{kind: "output", what: ".avi gets ffmpeg's encoder", args: []string{"-i", "SMALL.mp4", "OUT.avi"}, code: 0, codecAsFFmpeg: true, codec: "mpeg4"},
+	{kind: "output", what: ".mkv gets ffmpeg's encoder", args: []string{"-i", "SMALL.mp4", "OUT.mkv"}, code: 0, codecAsFFmpeg: true, codec: "h264"},
+	{kind: "output", what: ".webm gets ffmpeg's encoder", args: []string{"-i", "SMALL.mp4", "-frames:v", "5", "OUT.webm"}, code: 0, codecAsFFmpeg: true, codec: "vp9"},
+	{kind: "output", what: ".jpg gets ffmpeg's encoder", args: []string{"-i", "SMALL.mp4", "OUT.jpg"}, code: 0, codecAsFFmpeg: true, codec: "mjpeg"},
+	{kind: "output", what: "H.264 in MPEG-TS", args: []string{"-i", "SMALL.mp4", "-c:v", "libx264", "OUT.ts"}, code: 0, codec: "h264"},
+	{kind: "output", what: "mpeg2video at 29.97 fps gets the frame rate, not the time base", args: []string{"-i", "DOG.mp4", "-frames:v", "10", "-c:v", "mpeg2video", "OUT.mp4"}, code: 0, codec: "mpeg2video", rateAsInput: true},
+
 	{kind: "bad input", what: "missing file", args: []string{"-i", "nope.mp4", "OUT.mp4"}, code: 1, says: "No such file"},
 	{kind: "bad input", what: "input is a directory", args: []string{"-i", "DIR", "OUT.mp4"}, code: 1, says: `open "DIR": Is a directory`},
 	{kind: "bad input", what: "zero-byte file", args: []string{"-i", "EMPTY.mp4", "OUT.mp4"}, code: 1, says: "nvalid data"},
@@ -159,15 +176,15 @@ var hostileCases = []hostileCase{
 	{kind: "bad input", what: "audio only", args: []string{"-i", "AUDIO.m4a", "OUT.mp4"}, code: 1, says: "no video stream"},
 	{kind: "bad input", what: "piped mp4 with its index at the end", args: []string{"-i", "-", "OUT.mp4"}, in: "MOOVLAST.mp4", code: 1, says: "the mp4's index (moov) comes after its media data, which a pipe cannot go back to"},
 
-	{kind: "damaged input", what: "mp4 cut in half", args: []string{"-i", "HALF.mp4", "OUT.mkv"}, code: 0, says: "frames lost", asFFmpeg: true, progress: []string{"lost_frames"}},
-	{kind: "damaged input", what: "mp4 whose index lists more frames than its data holds", args: []string{"-i", "TRUNC.mp4", "OUT.mkv"}, code: 0, says: "frames lost", asFFmpeg: true, progress: []string{"lost_frames"}},
-	{kind: "damaged input", what: "the same, --strict", args: []string{"-i", "TRUNC.mp4", "--strict", "OUT.mkv"}, code: 1, says: "input is damaged: "},
-	{kind: "damaged input", what: "mp4 with a zeroed range", args: []string{"-i", "ZEROED.mp4", "OUT.mkv"}, code: 0, says: "bad packet", asFFmpeg: true, progress: []string{"bad_packets"}},
-	{kind: "damaged input", what: "MPEG-TS with lost packets", args: []string{"-i", "LOST.ts", "OUT.mkv"}, code: 0, says: "57 transport-stream packets lost", asFFmpeg: true, progress: []string{"lost_packets"}},
-	{kind: "damaged input", what: "the same, --strict", args: []string{"-i", "LOST.ts", "--strict", "OUT.mkv"}, code: 1, says: "input is damaged: "},
-	{kind: "damaged input", what: "MPEG-TS whose timestamps repeat", args: []string{"-i", "REPEAT.ts", "OUT.mp4"}, code: 0, says: "1 timestamp jump repaired", asFFmpeg: true, progress: []string{"ts_jumps", "drop_frames"}},
-	{kind: "damaged input", what: "MPEG-TS whose timestamps jump back", args: []string{"-i", "BACK.ts", "OUT.mkv"}, code: 0, says: "1 timestamp jump repaired", asFFmpeg: true, progress: []string{"ts_jumps"}},
-	{kind: "damaged input", what: "the same, piped", args: []string{"-i", "-", "OUT.mkv"}, in: "BACK.ts", code: 0, says: "1 timestamp jump repaired", asFFmpeg: true},
+	{kind: "damaged input", what: "mp4 cut in half", args: []string{"-i", "HALF.mp4", "-s", "1", "-preset", "ultrafast", "OUT.mkv"}, code: 0, says: "frames lost", asFFmpeg: true, progress: []string{"lost_frames"}},
+	{kind: "damaged input", what: "mp4 whose index lists more frames than its data holds", args: []string{"-i", "TRUNC.mp4", "-s", "1", "-preset", "ultrafast", "OUT.mkv"}, code: 0, says: "frames lost", asFFmpeg: true, progress: []string{"lost_frames"}},
+	{kind: "damaged input", what: "the same, --strict", args: []string{"-i", "TRUNC.mp4", "--strict", "-s", "1", "-preset", "ultrafast", "OUT.mkv"}, code: 1, says: "input is damaged: "},
+	{kind: "damaged input", what: "mp4 with a zeroed range", args: []string{"-i", "ZEROED.mp4", "-s", "1", "-preset", "ultrafast", "OUT.mkv"}, code: 0, says: "bad packet", asFFmpeg: true, progress: []string{"bad_packets"}},
+	{kind: "damaged input", what: "MPEG-TS with lost packets", args: []string{"-i", "LOST.ts", "-s", "1", "-preset", "ultrafast", "OUT.mkv"}, code: 0, says: "57 transport-stream packets lost", asFFmpeg: true, progress: []string{"lost_packets"}},
+	{kind: "damaged input", what: "the same, --strict", args: []string{"-i", "LOST.ts", "--strict", "-s", "1", "-preset", "ultrafast", "OUT.mkv"}, code: 1, says: "input is damaged: "},
+	{kind: "damaged input", what: "MPEG-TS whose timestamps repeat", args: []string{"-i", "REPEAT.ts", "-s", "1", "-preset", "ultrafast", "OUT.mp4"}, code: 0, says: "1 timestamp jump repaired", asFFmpeg: true, progress: []string{"ts_jumps"}},
+	{kind: "damaged input", what: "MPEG-TS whose timestamps jump back", args: []string{"-i", "BACK.ts", "-s", "1", "-preset", "ultrafast", "OUT.mkv"}, code: 0, says: "1 timestamp jump repaired", asFFmpeg: true, progress: []string{"ts_jumps", "drop_frames"}},
+	{kind: "damaged input", what: "the same, piped", args: []string{"-i", "-", "-s", "1", "-preset", "ultrafast", "OUT.mkv"}, in: "BACK.ts", code: 0, says: "1 timestamp jump repaired", asFFmpeg: true},
 }
 
 var (
@@ -258,7 +275,7 @@ func runHostile(t *testing.T, c hostileCase) {
 		args = append([]string{"-progress", progress}, args...)
 	}
 	if len(args) > 0 && args[0] != "probe" && args[0] != "--help" {
-		args = append([]string{"--model", "lanczos", "-preset", "ultrafast"}, args...)
+		args = append([]string{"--model", "lanczos"}, args...)
 	}
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = fixtureDirFor(t)
@@ -308,6 +325,7 @@ func runHostile(t *testing.T, c hostileCase) {
 		if parts, _ := filepath.Glob(filepath.Join(dir, ".*.part")); len(parts) > 0 {
 			t.Errorf("temporary files left: %v", parts)
 		}
+	case c.says == "":
 	default:
 		var report []string
 		for _, l := range strings.Split(where, "\n") {
@@ -327,16 +345,26 @@ func runHostile(t *testing.T, c hostileCase) {
 		t.Errorf("%q should not be in:\n%s", c.notSaid, where)
 	}
 	if c.asFFmpeg {
-		src := c.in
-		for i, a := range c.args {
-			if a == "-i" && c.args[i+1] != "-" {
-				src = c.args[i+1]
-			}
-		}
-		src = fixturePath(t, src)
+		src := fixturePath(t, inputOf(c))
 		got, want := countFrames(t, out), ffmpegFrames(t, src, filepath.Join(dir, "ffmpeg"+filepath.Ext(out)))
 		if !(got >= want && want > 0) {
 			t.Errorf("%d frames written, ffmpeg writes %d", got, want)
+		}
+	}
+	if c.codecAsFFmpeg || c.codec != "" || c.rateAsInput {
+		got := probeVideo(t, out)
+		if c.codec != "" && got.codec != c.codec {
+			t.Errorf("video codec %s, want %s", got.codec, c.codec)
+		}
+		if c.codecAsFFmpeg {
+			ff := filepath.Join(dir, "ffmpeg"+filepath.Ext(out))
+			mediatest.FFmpeg(t, "-i", fixturePath(t, inputOf(c)), "-frames:v", "1", ff)
+			if want := probeVideo(t, ff).codec; got.codec != want {
+				t.Errorf("video codec %s, ffmpeg picks %s", got.codec, want)
+			}
+		}
+		if want := probeVideo(t, fixturePath(t, inputOf(c))).rate; c.rateAsInput && got.rate != want {
+			t.Errorf("frame rate %s, the input's is %s", got.rate, want)
 		}
 	}
 	if len(c.progress) > 0 {
@@ -347,6 +375,30 @@ func runHostile(t *testing.T, c hostileCase) {
 			}
 		}
 	}
+}
+
+// inputOf is the fixture a case reads: the one after -i, or the one on standard input.
+func inputOf(c hostileCase) string {
+	for i, a := range c.args {
+		if a == "-i" && i+1 < len(c.args) && c.args[i+1] != "-" {
+			return c.args[i+1]
+		}
+	}
+	return c.in
+}
+
+type videoProbe struct{ codec, rate string }
+
+// probeVideo is ffprobe's codec name and r_frame_rate of path's first video stream.
+func probeVideo(t *testing.T, path string) videoProbe {
+	t.Helper()
+	out, err := exec.Command(mediatest.Tool(t, "ffprobe"), "-v", "error", "-select_streams", "v:0", "-show_entries",
+		"stream=codec_name,r_frame_rate", "-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	f := strings.Split(strings.TrimSpace(string(out))+",", ",")
+	return videoProbe{f[0], f[1]}
 }
 
 // fixtureDirFor is where the binary runs: the fixture directory, so cases name fixtures and
@@ -417,7 +469,7 @@ func testingTable() string {
 	b.WriteString("no output and changes no file, and that a damaged input gives at least the video frames ffmpeg's own\n")
 	b.WriteString("tool writes from it. This file is generated from that case table: `go test ./cmd/ugcsr -run\n")
 	b.WriteString("TestTestingTable -update-testing` rewrites it, and `TestTestingTable` fails when the two differ.\n")
-	b.WriteString("Every case runs with `--model lanczos -preset ultrafast` added; OUT is a fresh output path.\n")
+	b.WriteString("Every case runs with `--model lanczos` added; OUT is a fresh output path.\n")
 	kind := ""
 	for _, c := range hostileCases {
 		if c.kind != kind {
@@ -432,6 +484,18 @@ func testingTable() string {
 			cl += " (with -progress: " + strings.Join(c.progress, ", ") + " above 0)"
 		}
 		says := "`" + c.says + "`"
+		if c.says == "" {
+			says = ""
+		}
+		if c.codec != "" {
+			says += "video " + c.codec
+		}
+		if c.codecAsFFmpeg {
+			says += ", as ffmpeg picks"
+		}
+		if c.rateAsInput {
+			says += ", the input's frame rate"
+		}
 		if c.asFFmpeg {
 			says += "; the frames ffmpeg writes"
 		}
