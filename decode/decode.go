@@ -202,6 +202,8 @@ func Open(ctx context.Context, opts Options) (d *Decoder, err error) {
 			v.Rotation = m.Rotation()
 		}
 	}
+	v.MasteringDisplay = clone(vs.SideData(astiav.PacketSideDataTypeMasteringDisplayMetadata))
+	v.ContentLight = clone(vs.SideData(astiav.PacketSideDataTypeContentLightLevel))
 	v.Metadata, v.Disposition = av.StreamTags(vs), av.Disposition(vs)
 	d.colorspace, d.fullRange = swsColorspace(*v), isFullRange(v.Color.Range, cp.PixelFormat())
 	if !d.fullRange { // the encoder writes limited range
@@ -628,6 +630,14 @@ func (d *Decoder) Close() {
 		d.fc.Free()
 		d.fc = nil
 	}
+}
+
+// clone copies a Go view of C memory (nil stays nil).
+func clone(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return append([]byte(nil), b...)
 }
 
 func durationToTS(d time.Duration, tb astiav.Rational) int64 {

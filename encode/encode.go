@@ -79,6 +79,7 @@ type Encoder struct {
 	streams map[int]*astiav.Stream // input passthrough index -> output stream
 	inTB    map[int]astiav.Rational
 	skipped []media.Stream // input streams the container cannot hold, not copied
+	notes   []string       // what the output loses that the caller should say
 
 	inTBVideo astiav.Rational // the frames' time base; the encoder's differs for frameRateTB
 	lastPTS   int64           // in the encoder's time base
@@ -273,7 +274,7 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 	if err != nil {
 		return err
 	}
-	pf, err := pickPixFmt(o.PixFmt, codec)
+	pf, err := pickPixFmt(o.PixFmt, codec, in.PixelFormat)
 	if o.SourceFormat {
 		pf, err = sourcePixFmt(o, in, codec)
 	}
@@ -381,6 +382,20 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 	}
 	if err := av.DeleteStreamTag(e.vs, "encoder"); err != nil {
 		return fmt.Errorf("encode: video stream tags: %w", err)
+	}
+	// HDR metadata goes with the stream, as ffmpeg copies an input stream's side data.
+	for _, sd := range []struct {
+		t astiav.PacketSideDataType
+		b []byte
+	}{{astiav.PacketSideDataTypeMasteringDisplayMetadata, in.MasteringDisplay}, {astiav.PacketSideDataTypeContentLightLevel, in.ContentLight}} {
+		if len(sd.b) > 0 {
+			if err := e.vs.AddSideData(sd.t, sd.b); err != nil {
+				return fmt.Errorf("encode: keep HDR metadata: %w", err)
+			}
+		}
+	}
+	if isHDR(in.Color.Transfer) && av.BitDepth(pf) <= 8 {
+		e.notes = append(e.notes, fmt.Sprintf("%s (HDR) video written in 8 bits (%s) will show banding; a 10-bit format such as yuv420p10le would not", transferName(in.Color.Transfer), pf))
 	}
 	if len(in.DisplayMatrix) == 36 {
 		if err := e.vs.AddSideData(astiav.PacketSideDataTypeDisplaymatrix, in.DisplayMatrix); err != nil {
@@ -571,6 +586,9 @@ func (e *Encoder) Counters(fn func(key string, v int64)) {
 	fn("ts_fixes", e.fixes.Load())
 	fn("refused_packets", e.refused.Load())
 }
+
+// Notes lists, in words, what the output loses of the input (8-bit PQ or HLG).
+func (e *Encoder) Notes() []string { return e.notes }
 
 // Skipped lists the input streams not copied because the container cannot hold them.
 func (e *Encoder) Skipped() []media.Stream { return e.skipped }

@@ -43,6 +43,19 @@ func put16(b []byte, v float32) {
 	b[0], b[1] = byte(u), byte(u>>8)
 }
 
+// limitedTwin maps a full-range J format to its limited-range twin.
+func limitedTwin(pf astiav.PixelFormat) astiav.PixelFormat {
+	switch pf {
+	case astiav.PixelFormatYuvj420P:
+		return astiav.PixelFormatYuv420P
+	case astiav.PixelFormatYuvj422P:
+		return astiav.PixelFormatYuv422P
+	case astiav.PixelFormatYuvj444P:
+		return astiav.PixelFormatYuv444P
+	}
+	return pf
+}
+
 // isJPEGRange reports the full-range ("J") YUV formats.
 func isJPEGRange(pf astiav.PixelFormat) bool {
 	switch pf {
@@ -52,9 +65,22 @@ func isJPEGRange(pf astiav.PixelFormat) bool {
 	return false
 }
 
-// pickPixFmt validates -pix_fmt against the encoder, defaulting to yuv420p (rgb24 for PNG).
-func pickPixFmt(name string, c *astiav.Codec) (astiav.PixelFormat, error) {
+// pickPixFmt validates -pix_fmt against the encoder. Without one, a YUV input's format is
+// followed as ffmpeg follows it (the encoder's format that loses least of it: 10-bit stays 10-bit,
+// 4:2:2 and 4:4:4 stay where the encoder has them); full-range J formats count as their
+// limited-range twins, since the output is limited range. RGB input to an RGB encoder (PNG) is
+// followed too (16-bit stays 16-bit); to a YUV encoder it gets yuv420p, where ffmpeg would give
+// libx264 4:4:4, which phones do not play.
+func pickPixFmt(name string, c *astiav.Codec, input string) (astiav.PixelFormat, error) {
 	supported := c.PixelFormats()
+	if name == "" && len(supported) > 0 && c.ID() != astiav.CodecIDMjpeg {
+		src := limitedTwin(astiav.FindPixelFormatByName(input))
+		yuv := src != astiav.PixelFormatNone && !av.IsRGB(src) && av.PlanesOf(src).Valid()
+		if pf := av.BestPixelFormat(supported, src); pf != astiav.PixelFormatNone && !isJPEGRange(pf) &&
+			(yuv || av.IsRGB(src) && av.IsRGB(pf)) { // RGB stays RGB where the encoder has it: 16-bit PNG stays 16-bit
+			return pf, nil
+		}
+	}
 	if name == "" {
 		want := []astiav.PixelFormat{astiav.PixelFormatYuv420P, astiav.PixelFormatRgb24}
 		if c.ID() == astiav.CodecIDMjpeg {
@@ -183,4 +209,14 @@ func outputColorspace(in media.Video) colorspaceChoice {
 		c.trc = media.ColorTransferBT709
 	}
 	return c
+}
+
+// isHDR reports the high-dynamic-range transfers: PQ (SMPTE ST 2084) and HLG (ARIB STD-B67).
+func isHDR(t media.ColorTransfer) bool {
+	return t == media.ColorTransferSMPTE2084 || t == media.ColorTransferARIBSTDB67
+}
+
+func transferName(t media.ColorTransfer) string {
+	_, _, _, name := av.ColorNames(media.Color{Transfer: t})
+	return name
 }

@@ -40,6 +40,9 @@ type Video struct {
 	// none), kept for the muxer; Rotation is its angle in degrees. Pixels are never rotated.
 	DisplayMatrix []byte
 	Rotation      float64
+	// MasteringDisplay and ContentLight are HDR metadata of the stream as FFmpeg holds it
+	// (AVMasteringDisplayMetadata, AVContentLightMetadata; nil if none), kept for the muxer.
+	MasteringDisplay, ContentLight []byte
 	// Metadata holds the stream's tags in their order; Disposition its flags.
 	Metadata    []Tag
 	Disposition Disposition

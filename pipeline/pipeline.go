@@ -130,6 +130,8 @@ type Result struct {
 	Stats        Stats
 	// NotCopied are the input's streams the output's container cannot hold, left out.
 	NotCopied []media.Stream
+	// Notes say in words what the output loses of the input (encode.Encoder.Notes).
+	Notes []string
 	// Damage is what a damaged input lost (decode.Damage); with Input.Strict any damage fails the
 	// job instead.
 	Damage decode.Damage
@@ -255,6 +257,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		}
 	}()
 	res.NotCopied = enc.Skipped()
+	res.Notes = enc.Notes()
 	// The decoder was opened before the encoder existed; hand it the packet sink now.
 	dec.SetOnPacket(enc.WritePacket)
 

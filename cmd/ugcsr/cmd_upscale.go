@@ -224,6 +224,9 @@ func runUpscale(c *cli.Context, o *upscaleOptions, stop <-chan struct{}) error {
 		o.log.errorf("interrupted: wrote a playable partial output to %s (%d frames)", where, res.Frames)
 		return errInterrupted
 	}
+	for _, n := range res.Notes {
+		o.log.warnf("%s", n)
+	}
 	for _, s := range res.NotCopied {
 		o.log.warnf("not copied: stream #%d (%s %s): the output's container cannot hold it", s.Index, s.Type, s.Codec)
 	}

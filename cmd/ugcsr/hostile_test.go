@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,9 +29,10 @@ type hostileCase struct {
 	in   string   // a fixture fed on standard input (optional)
 	code int      // the exit code
 	// says is in the one line on stderr when code != 0; with code 0 it is in the one "damaged
-	// input:" line, or on standard output when stdout is set.
-	says   string
-	stdout bool
+	// input:" line, or on standard output when stdout is set, or on stderr when warning is set.
+	says    string
+	warning bool
+	stdout  bool
 	// notSaid must not appear where says is looked for (optional).
 	notSaid string
 	// asFFmpeg: the output holds at least the video frames ffmpeg writes from the same input (a
@@ -44,6 +46,8 @@ type hostileCase struct {
 	codec string
 	// rateAsInput: the output's frame rate (r_frame_rate) is the input's.
 	rateAsInput bool
+	// probeHas are in ffprobe's description of the output's video stream (-show_streams).
+	probeHas []string
 	// nobody runs the binary as user nobody when the tests run as root, so that file permissions
 	// apply as they do to a user.
 	nobody bool
@@ -127,6 +131,18 @@ var fixtures = []fixture{
 		mediatest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=160x90:r=25", "-t", "0.2", "-c:v", "libx265", "-x265-params", "log-level=error",
 			"-pix_fmt", "yuv420p10le", "-color_primaries", "bt2020", "-color_trc", "arib-std-b67", "-colorspace", "bt2020nc", "-color_range", "tv", p)
 	}},
+	{"PQ.mkv", "0.2 s HEVC 10-bit tagged BT.2020 / PQ with HDR10 mastering-display and content-light metadata on the stream", func(t *testing.T, dir, p string) {
+		pq := filepath.Join(dir, "pq.mp4")
+		mediatest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=160x90:r=25", "-t", "0.2", "-c:v", "libx265", "-x265-params", "log-level=error",
+			"-pix_fmt", "yuv420p10le", "-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc", "-color_range", "tv", pq)
+		remuxWithHDR(t, pq, p)
+	}},
+	{"YUV422.mp4", "0.2 s H.264 4:2:2", func(t *testing.T, dir, p string) {
+		mediatest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=160x90:r=25", "-t", "0.2", "-c:v", "libx264", "-pix_fmt", "yuv422p", p)
+	}},
+	{"RGB48.png", "a 16-bit RGB PNG", func(t *testing.T, dir, p string) {
+		mediatest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=64x48", "-frames:v", "1", "-pix_fmt", "rgb48be", p)
+	}},
 	{"DIR", "a directory", func(t *testing.T, dir, p string) { os.Mkdir(p, 0o755) }},
 }
 
@@ -168,6 +184,17 @@ var hostileCases = []hostileCase{
 	{kind: "output", what: ".jpg gets ffmpeg's encoder", args: []string{"-i", "SMALL.mp4", "OUT.jpg"}, code: 0, codecAsFFmpeg: true, codec: "mjpeg"},
 	{kind: "output", what: "H.264 in MPEG-TS", args: []string{"-i", "SMALL.mp4", "-c:v", "libx264", "OUT.ts"}, code: 0, codec: "h264"},
 	{kind: "output", what: "mpeg2video at 29.97 fps gets the frame rate, not the time base", args: []string{"-i", "DOG.mp4", "-frames:v", "10", "-c:v", "mpeg2video", "OUT.mp4"}, code: 0, codec: "mpeg2video", rateAsInput: true},
+
+	{kind: "output", what: "10-bit HLG through the model stays 10-bit, tagged", args: []string{"-i", "HLG.mp4", "--model", "realesrgan-x4fast", "-frames:v", "2", "OUT.mkv"}, code: 0,
+		probeHas: []string{"pix_fmt=yuv420p10le", "color_space=bt2020nc", "color_transfer=arib-std-b67", "color_primaries=bt2020", "color_range=tv"}},
+	{kind: "output", what: "HLG forced to 8 bits is warned about", args: []string{"-i", "HLG.mp4", "-pix_fmt", "yuv420p", "OUT.mkv"}, code: 0, says: "arib-std-b67 (HDR) video written in 8 bits (yuv420p) will show banding", warning: true},
+	{kind: "output", what: "HDR10 keeps its tags and metadata", args: []string{"-i", "PQ.mkv", "OUT.mkv"}, code: 0,
+		probeHas: []string{"pix_fmt=yuv420p10le", "color_transfer=smpte2084", "side_data_type=Mastering display metadata", "red_x=17/25", "max_luminance=1000/1", "side_data_type=Content light level metadata", "max_content=1000", "max_average=400"}},
+	{kind: "output", what: "HDR10 in mp4 keeps its metadata", args: []string{"-i", "PQ.mkv", "OUT.mp4"}, code: 0,
+		probeHas: []string{"color_transfer=smpte2084", "side_data_type=Mastering display metadata", "max_content=1000"}},
+	{kind: "output", what: "4:2:2 through the model stays 4:2:2", args: []string{"-i", "YUV422.mp4", "--model", "realesrgan-x4fast", "-frames:v", "2", "OUT.mp4"}, code: 0, probeHas: []string{"pix_fmt=yuv422p"}},
+	{kind: "output", what: "16-bit PNG stays 16-bit", args: []string{"-i", "RGB48.png", "OUT.png"}, code: 0, probeHas: []string{"pix_fmt=rgb48be"}},
+	{kind: "output", what: "a stream the container cannot hold is named", args: []string{"-i", "SMALL.mp4", "-frames:v", "5", "OUT.webm"}, code: 0, says: "not copied: stream #1 (audio aac)", warning: true},
 
 	{kind: "bad input", what: "missing file", args: []string{"-i", "nope.mp4", "OUT.mp4"}, code: 1, says: "No such file"},
 	{kind: "bad input", what: "input is a directory", args: []string{"-i", "DIR", "OUT.mp4"}, code: 1, says: `open "DIR": Is a directory`},
@@ -274,7 +301,7 @@ func runHostile(t *testing.T, c hostileCase) {
 	if len(c.progress) > 0 {
 		args = append([]string{"-progress", progress}, args...)
 	}
-	if len(args) > 0 && args[0] != "probe" && args[0] != "--help" {
+	if len(args) > 0 && args[0] != "probe" && args[0] != "--help" && !slices.Contains(args, "--model") {
 		args = append([]string{"--model", "lanczos"}, args...)
 	}
 	cmd := exec.Command(binary, args...)
@@ -325,7 +352,7 @@ func runHostile(t *testing.T, c hostileCase) {
 		if parts, _ := filepath.Glob(filepath.Join(dir, ".*.part")); len(parts) > 0 {
 			t.Errorf("temporary files left: %v", parts)
 		}
-	case c.says == "":
+	case c.says == "" || c.warning:
 	default:
 		var report []string
 		for _, l := range strings.Split(where, "\n") {
@@ -349,6 +376,17 @@ func runHostile(t *testing.T, c hostileCase) {
 		got, want := countFrames(t, out), ffmpegFrames(t, src, filepath.Join(dir, "ffmpeg"+filepath.Ext(out)))
 		if !(got >= want && want > 0) {
 			t.Errorf("%d frames written, ffmpeg writes %d", got, want)
+		}
+	}
+	if len(c.probeHas) > 0 {
+		out, err := exec.Command(mediatest.Tool(t, "ffprobe"), "-v", "error", "-select_streams", "v:0", "-show_streams", out).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range c.probeHas {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("ffprobe of the output lacks %q:\n%s", w, out)
+			}
 		}
 	}
 	if c.codecAsFFmpeg || c.codec != "" || c.rateAsInput {
@@ -469,7 +507,7 @@ func testingTable() string {
 	b.WriteString("no output and changes no file, and that a damaged input gives at least the video frames ffmpeg's own\n")
 	b.WriteString("tool writes from it. This file is generated from that case table: `go test ./cmd/ugcsr -run\n")
 	b.WriteString("TestTestingTable -update-testing` rewrites it, and `TestTestingTable` fails when the two differ.\n")
-	b.WriteString("Every case runs with `--model lanczos` added; OUT is a fresh output path.\n")
+	b.WriteString("Every case without `--model` runs with `--model lanczos` added; OUT is a fresh output path.\n")
 	kind := ""
 	for _, c := range hostileCases {
 		if c.kind != kind {
@@ -495,6 +533,15 @@ func testingTable() string {
 		}
 		if c.rateAsInput {
 			says += ", the input's frame rate"
+		}
+		for _, p := range c.probeHas {
+			if says != "" {
+				says += ", "
+			}
+			says += "`" + p + "`"
+		}
+		if c.warning {
+			says += " (a warning)"
 		}
 		if c.asFFmpeg {
 			says += "; the frames ffmpeg writes"

@@ -11,6 +11,11 @@ package av
 #include <libavutil/frame.h>
 #include <libavutil/pixdesc.h>
 
+static int ugcsr_pix_fmt_depth(int fmt) {
+	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
+	return d ? d->comp[0].depth : 0;
+}
+
 static int ugcsr_pix_fmt_rgb(int fmt) {
 	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
 	return d && (d->flags & AV_PIX_FMT_FLAG_RGB);
@@ -66,6 +71,9 @@ func ColorOf(cp *astiav.CodecParameters) media.Color {
 
 // IsRGB reports whether a pixel format holds RGB rather than YUV (av_pix_fmt_desc_get).
 func IsRGB(pf astiav.PixelFormat) bool { return C.ugcsr_pix_fmt_rgb(C.int(pf)) != 0 }
+
+// BitDepth is the bits per sample of a pixel format's first component (av_pix_fmt_desc_get).
+func BitDepth(pf astiav.PixelFormat) int { return int(C.ugcsr_pix_fmt_depth(C.int(pf))) }
 
 // BestEffortTimestamp is the frame's best_effort_timestamp.
 func BestEffortTimestamp(f *astiav.Frame) int64 { return int64(cFrame(f).best_effort_timestamp) }
