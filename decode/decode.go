@@ -73,7 +73,8 @@ type Decoder struct {
 	pkt         *astiav.Packet
 	avf         *astiav.Frame
 	conv        toFloat
-	planes      *toPlanes // set when frames go out in the source's format
+	planes      *toPlanes     // set when frames go out in the source's format
+	deint       *deinterlacer // set for interlaced video
 	pool        *frame.Pool
 	interrupter astiav.IOInterrupter
 	stopWatch   func() bool
@@ -183,6 +184,12 @@ func Open(ctx context.Context, opts Options) (d *Decoder, err error) {
 	}
 	d.pkt = astiav.AllocPacket()
 	d.avf = astiav.AllocFrame()
+	if fo := av.FieldOrder(cp); fo != "" && fo != "progressive" && fo != "unknown" {
+		if d.deint, err = newDeinterlacer(d.cc, vs.TimeBase()); err != nil {
+			return nil, err
+		}
+		d.info.Video.FieldOrder = fo
+	}
 
 	d.vs = vs
 	d.info.Format = d.fc.InputFormat().Name()
@@ -348,14 +355,37 @@ func (d *Decoder) stopRequested() bool {
 	}
 }
 
-// receive pulls one decoded frame, or returns nil when the decoder needs more input.
+// receive pulls one decoded frame, or returns nil when the decoder needs more input. Interlaced
+// video goes through the deinterlacer between decoder and conversion.
 func (d *Decoder) receive() (*frame.Frame, error) {
 	for {
+		if d.deint != nil {
+			got, err := d.deint.pull(d.avf)
+			if err != nil {
+				return nil, err
+			}
+			if got {
+				if f, keep, err := d.convertAndUnref(); err != nil || keep {
+					return f, err
+				}
+				continue
+			}
+			if d.deint.done {
+				d.flushed = true
+				return nil, nil
+			}
+		}
 		if err := d.cc.ReceiveFrame(d.avf); err != nil {
 			if errors.Is(err, astiav.ErrEagain) {
 				return nil, nil
 			}
 			if errors.Is(err, astiav.ErrEof) {
+				if d.deint != nil && !d.deint.flushing {
+					if err := d.deint.push(nil); err != nil {
+						return nil, err
+					}
+					continue
+				}
 				d.flushed = true
 				return nil, nil
 			}
@@ -369,18 +399,33 @@ func (d *Decoder) receive() (*frame.Frame, error) {
 		if av.FrameDamaged(d.avf) {
 			d.dmg.concealed.Add(1)
 		}
-		f, keep, err := d.convert()
-		d.avf.Unref()
-		if err != nil || keep {
+		if d.deint != nil {
+			d.avf.SetPts(av.BestEffortTimestamp(d.avf)) // the filter goes by pts
+			if err := d.deint.push(d.avf); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if f, keep, err := d.convertAndUnref(); err != nil || keep {
 			return f, err
 		}
 	}
+}
+
+// convertAndUnref converts the current AVFrame (convert) and lets go of it.
+func (d *Decoder) convertAndUnref() (*frame.Frame, bool, error) {
+	f, keep, err := d.convert()
+	d.avf.Unref()
+	return f, keep, err
 }
 
 // convert turns the current AVFrame into a frame, or reports keep=false for frames outside the
 // requested range.
 func (d *Decoder) convert() (f *frame.Frame, keep bool, err error) {
 	pts := av.BestEffortTimestamp(d.avf)
+	if d.deint != nil {
+		pts = d.avf.Pts() // a filtered frame's own
+	}
 	if pts == astiav.NoPtsValue {
 		pts = d.frames // raw streams without timestamps: count frames
 	}
@@ -610,6 +655,7 @@ func (d *Decoder) Close() {
 		d.stopWatch = nil
 	}
 	d.conv.free()
+	d.deint.free()
 	if d.planes != nil {
 		d.planes.free()
 	}

@@ -224,6 +224,9 @@ func runUpscale(c *cli.Context, o *upscaleOptions, stop <-chan struct{}) error {
 		o.log.errorf("interrupted: wrote a playable partial output to %s (%d frames)", where, res.Frames)
 		return errInterrupted
 	}
+	if fo := res.Input.Video.FieldOrder; fo != "" {
+		o.log.infof("interlaced input (field order %s): deinterlaced with FFmpeg's bwdif before the model", fo)
+	}
 	for _, n := range res.Notes {
 		o.log.warnf("%s", n)
 	}

@@ -46,6 +46,9 @@ type hostileCase struct {
 	codec string
 	// rateAsInput: the output's frame rate (r_frame_rate) is the input's.
 	rateAsInput bool
+	// sameFramesAs: the output's frames are, pixel for pixel, those ffmpeg writes from the same
+	// input with these arguments (video only, ffv1).
+	sameFramesAs []string
 	// probeHas are in ffprobe's description of the output's video stream (-show_streams).
 	probeHas []string
 	// nobody runs the binary as user nobody when the tests run as root, so that file permissions
@@ -143,6 +146,10 @@ var fixtures = []fixture{
 	{"RGB48.png", "a 16-bit RGB PNG", func(t *testing.T, dir, p string) {
 		mediatest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=64x48", "-frames:v", "1", "-pix_fmt", "rgb48be", p)
 	}},
+	{"INTERLACED.mp4", "0.4 s testsrc2 at 50 fps woven into 25 fps top-field-first H.264 (field_order tt)", func(t *testing.T, dir, p string) {
+		mediatest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=160x96:r=50", "-t", "0.4", "-vf", "interlace=scan=tff", "-c:v", "libx264",
+			"-preset", "ultrafast", "-flags", "+ildct+ilme", "-x264-params", "tff=1", p)
+	}},
 	{"DIR", "a directory", func(t *testing.T, dir, p string) { os.Mkdir(p, 0o755) }},
 }
 
@@ -195,6 +202,9 @@ var hostileCases = []hostileCase{
 	{kind: "output", what: "4:2:2 through the model stays 4:2:2", args: []string{"-i", "YUV422.mp4", "--model", "realesrgan-x4fast", "-frames:v", "2", "OUT.mp4"}, code: 0, probeHas: []string{"pix_fmt=yuv422p"}},
 	{kind: "output", what: "16-bit PNG stays 16-bit", args: []string{"-i", "RGB48.png", "OUT.png"}, code: 0, probeHas: []string{"pix_fmt=rgb48be"}},
 	{kind: "output", what: "a stream the container cannot hold is named", args: []string{"-i", "SMALL.mp4", "-frames:v", "5", "OUT.webm"}, code: 0, says: "not copied: stream #1 (audio aac)", warning: true},
+
+	{kind: "output", what: "interlaced input is deinterlaced with bwdif, as ffmpeg's", args: []string{"-i", "INTERLACED.mp4", "-s", "1", "-c:v", "ffv1", "OUT.mkv"}, code: 0,
+		says: "interlaced input (field order tt): deinterlaced with FFmpeg's bwdif", warning: true, sameFramesAs: []string{"-vf", "bwdif=mode=send_frame"}},
 
 	{kind: "bad input", what: "missing file", args: []string{"-i", "nope.mp4", "OUT.mp4"}, code: 1, says: "No such file"},
 	{kind: "bad input", what: "input is a directory", args: []string{"-i", "DIR", "OUT.mp4"}, code: 1, says: `open "DIR": Is a directory`},
@@ -378,6 +388,14 @@ func runHostile(t *testing.T, c hostileCase) {
 			t.Errorf("%d frames written, ffmpeg writes %d", got, want)
 		}
 	}
+	if c.sameFramesAs != nil {
+		ff := filepath.Join(dir, "ffmpeg.mkv")
+		mediatest.FFmpeg(t, append(append([]string{"-i", fixturePath(t, inputOf(c))}, c.sameFramesAs...), "-map", "0:v", "-c:v", "ffv1", ff)...)
+		got, want := frameHashes(t, out), frameHashes(t, ff)
+		if len(want) == 0 || !slices.Equal(got, want) {
+			t.Errorf("frames differ from ffmpeg %v:\n%v\n%v", c.sameFramesAs, got, want)
+		}
+	}
 	if len(c.probeHas) > 0 {
 		out, err := exec.Command(mediatest.Tool(t, "ffprobe"), "-v", "error", "-select_streams", "v:0", "-show_streams", out).Output()
 		if err != nil {
@@ -437,6 +455,22 @@ func probeVideo(t *testing.T, path string) videoProbe {
 	}
 	f := strings.Split(strings.TrimSpace(string(out))+",", ",")
 	return videoProbe{f[0], f[1]}
+}
+
+// frameHashes are the MD5s of path's video frames, in order (ffmpeg -f framemd5), timestamps left out.
+func frameHashes(t *testing.T, path string) []string {
+	t.Helper()
+	out, err := exec.Command(mediatest.Tool(t, "ffmpeg"), "-v", "error", "-i", path, "-map", "0:v", "-f", "framemd5", "-").Output()
+	if err != nil {
+		t.Fatalf("framemd5 %s: %v", path, err)
+	}
+	var h []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Split(l, ","); len(f) == 6 && !strings.HasPrefix(l, "#") {
+			h = append(h, strings.TrimSpace(f[5]))
+		}
+	}
+	return h
 }
 
 // fixtureDirFor is where the binary runs: the fixture directory, so cases name fixtures and
@@ -541,7 +575,10 @@ func testingTable() string {
 			says += "`" + p + "`"
 		}
 		if c.warning {
-			says += " (a warning)"
+			says += " (a notice)"
+		}
+		if c.sameFramesAs != nil {
+			says += "; the frames of ffmpeg " + strings.Join(c.sameFramesAs, " ")
 		}
 		if c.asFFmpeg {
 			says += "; the frames ffmpeg writes"

@@ -9,6 +9,7 @@ package av
 #cgo pkg-config: libavformat libavcodec libavutil
 #include <libavformat/avformat.h>
 #include <libavutil/frame.h>
+#include <libavcodec/codec_par.h>
 #include <libavutil/pixdesc.h>
 
 static int ugcsr_pix_fmt_depth(int fmt) {
@@ -71,6 +72,24 @@ func ColorOf(cp *astiav.CodecParameters) media.Color {
 
 // IsRGB reports whether a pixel format holds RGB rather than YUV (av_pix_fmt_desc_get).
 func IsRGB(pf astiav.PixelFormat) bool { return C.ugcsr_pix_fmt_rgb(C.int(pf)) != 0 }
+
+// FieldOrder names a stream's field order as ffprobe does: "progressive", "tt", "bb", "tb", "bt",
+// or "unknown".
+func FieldOrder(cp *astiav.CodecParameters) string {
+	switch (*C.AVCodecParameters)(cptr(cp)).field_order {
+	case C.AV_FIELD_PROGRESSIVE:
+		return "progressive"
+	case C.AV_FIELD_TT:
+		return "tt"
+	case C.AV_FIELD_BB:
+		return "bb"
+	case C.AV_FIELD_TB:
+		return "tb"
+	case C.AV_FIELD_BT:
+		return "bt"
+	}
+	return "unknown"
+}
 
 // BitDepth is the bits per sample of a pixel format's first component (av_pix_fmt_desc_get).
 func BitDepth(pf astiav.PixelFormat) int { return int(C.ugcsr_pix_fmt_depth(C.int(pf))) }
