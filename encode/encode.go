@@ -78,8 +78,9 @@ type Encoder struct {
 	w, h    int
 	streams map[int]*astiav.Stream // input passthrough index -> output stream
 	inTB    map[int]astiav.Rational
-	skipped []media.Stream // input streams the container cannot hold, not copied
-	notes   []string       // what the output loses that the caller should say
+	skipped []media.Stream                // input streams the container cannot hold, not copied
+	subs    map[int]*av.SubtitleConverter // input subtitle streams converted for the container
+	notes   []string                      // what the output loses that the caller should say
 
 	inTBVideo astiav.Rational // the frames' time base; the encoder's differs for frameRateTB
 	lastPTS   int64           // in the encoder's time base
@@ -142,7 +143,7 @@ func Open(o Options, in media.Input, w, h int) (e *Encoder, err error) {
 		return nil, err
 	}
 	e = &Encoder{opts: o, w: w, h: h, streams: map[int]*astiav.Stream{}, inTB: map[int]astiav.Rational{},
-		lastDTS: map[int]int64{}}
+		lastDTS: map[int]int64{}, subs: map[int]*av.SubtitleConverter{}}
 	defer func() {
 		if err != nil {
 			e.Close(false)
@@ -432,15 +433,29 @@ func (e *Encoder) addPassthrough(of *astiav.OutputFormat, streams []media.Stream
 		// A stream the muxer holds is kept; where it keeps no list (MPEG-TS), audio and
 		// subtitles are, as ffmpeg maps them, and data is not.
 		mt := cp.MediaType()
+		conv := false
 		if !av.CanMux(of, cp.CodecID(), unlisted(of) && (mt == astiav.MediaTypeAudio || mt == astiav.MediaTypeSubtitle)) {
-			e.skipped = append(e.skipped, is)
-			continue
+			// Text subtitles the container cannot hold as they are are converted into a text
+			// codec it holds (SubRip to mov_text for mp4, WebVTT for webm); the rest is left
+			// out and named. ffmpeg 5.1 drops them from mp4 without a word.
+			to := textSubtitleCodec(of)
+			if mt != astiav.MediaTypeSubtitle || !av.IsTextSubtitle(cp.CodecID()) || to == astiav.CodecIDNone {
+				e.skipped = append(e.skipped, is)
+				continue
+			}
+			conv = true
 		}
 		out := e.ofc.NewStream(nil)
 		if out == nil {
 			continue
 		}
-		if err := cp.Copy(out.CodecParameters()); err != nil {
+		if conv {
+			c, err := av.NewSubtitleConverter(cp, av.ToRational(is.TimeBase), textSubtitleCodec(of), out.CodecParameters())
+			if err != nil {
+				return fmt.Errorf("encode: convert subtitle stream %d: %w", is.Index, err)
+			}
+			e.subs[is.Index] = c
+		} else if err := cp.Copy(out.CodecParameters()); err != nil {
 			continue
 		}
 		if err := copyStreamMeta(out, is.Metadata, is.Disposition); err != nil {
@@ -477,6 +492,9 @@ func (e *Encoder) WritePacket(pkt *astiav.Packet) error {
 	if e.closed {
 		return nil
 	}
+	if c := e.subs[pkt.StreamIndex()]; c != nil {
+		return e.writeSubtitle(c, pkt, out)
+	}
 	pkt.RescaleTs(e.inTB[pkt.StreamIndex()], out.TimeBase())
 	pkt.SetStreamIndex(out.Index())
 	pkt.SetPos(-1)
@@ -489,6 +507,47 @@ func (e *Encoder) WritePacket(pkt *astiav.Packet) error {
 			return nil
 		}
 		return fmt.Errorf("encode: write packet: %w", err)
+	}
+	return nil
+}
+
+// textSubtitleCodec is the text subtitle codec subtitles are converted to for a container: its
+// own default, else the first it holds of mov_text, WebVTT, ASS and SubRip; none if it holds none.
+func textSubtitleCodec(of *astiav.OutputFormat) astiav.CodecID {
+	if id := av.DefaultSubtitleCodec(of); av.IsTextSubtitle(id) && av.CanMux(of, id, false) {
+		return id
+	}
+	for _, id := range []astiav.CodecID{astiav.CodecIDMovText, astiav.CodecIDWebvtt, astiav.CodecIDAss, astiav.CodecIDSubrip} {
+		if av.CanMux(of, id, false) && astiav.FindEncoder(id) != nil {
+			return id
+		}
+	}
+	return astiav.CodecIDNone
+}
+
+// writeSubtitle converts a subtitle packet (e.subs) and muxes the result. The caller holds mu.
+func (e *Encoder) writeSubtitle(c *av.SubtitleConverter, in *astiav.Packet, out *astiav.Stream) error {
+	data, start, dur, err := c.Convert(in)
+	if err != nil {
+		e.refused.Add(1) // a damaged subtitle: left out and counted
+		return nil
+	}
+	if data == nil {
+		return nil
+	}
+	pkt := astiav.AllocPacket()
+	defer pkt.Free()
+	if err := pkt.FromData(data); err != nil {
+		return fmt.Errorf("encode: subtitle packet: %w", err)
+	}
+	us := astiav.NewRational(1, 1000000)
+	pkt.SetPts(astiav.RescaleQ(start, us, out.TimeBase()))
+	pkt.SetDts(pkt.Pts())
+	pkt.SetDuration(astiav.RescaleQ(dur, us, out.TimeBase()))
+	pkt.SetStreamIndex(out.Index())
+	e.monotonic(pkt)
+	if err := e.ofc.WriteInterleavedFrame(pkt); err != nil {
+		return fmt.Errorf("encode: write subtitle packet: %w", err)
 	}
 	return nil
 }
@@ -621,6 +680,9 @@ func (e *Encoder) Close(commit bool) (err error) {
 		e.pb = nil
 	}
 	e.sws.Free()
+	for _, c := range e.subs {
+		c.Free()
+	}
 	if e.avf != nil {
 		e.avf.Free()
 	}

@@ -49,6 +49,9 @@ type hostileCase struct {
 	// sameFramesAs: the output's frames are, pixel for pixel, those ffmpeg writes from the same
 	// input with these arguments (video only, ffv1).
 	sameFramesAs []string
+	// subtitles is the output's first subtitle stream written out as SubRip by ffmpeg: the same
+	// text, each time within 30 ms (a container may shift every stream by AAC's 21 ms priming).
+	subtitles string
 	// probeHas are in ffprobe's description of the output's video stream (-show_streams).
 	probeHas []string
 	// nobody runs the binary as user nobody when the tests run as root, so that file permissions
@@ -150,8 +153,16 @@ var fixtures = []fixture{
 		mediatest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=160x96:r=50", "-t", "0.4", "-vf", "interlace=scan=tff", "-c:v", "libx264",
 			"-preset", "ultrafast", "-flags", "+ildct+ilme", "-x264-params", "tff=1", p)
 	}},
+	{"SRT.mkv", "SMALL.mp4 with a SubRip track of two cues (0.2-0.9 s \"Hello there\", 1.0-1.8 s \"Second <i>line</i>\")", func(t *testing.T, dir, p string) {
+		srt := filepath.Join(dir, "cues.srt")
+		writeFile(t, srt, []byte(srtCues))
+		mediatest.FFmpeg(t, "-i", fixturePath(t, "SMALL.mp4"), "-i", srt, "-map", "0", "-map", "1", "-c", "copy", "-c:s", "srt", p)
+	}},
 	{"DIR", "a directory", func(t *testing.T, dir, p string) { os.Mkdir(p, 0o755) }},
 }
+
+// srtCues is SRT.mkv's subtitle track, as SubRip.
+const srtCues = "1\n00:00:00,200 --> 00:00:00,900\nHello there\n\n2\n00:00:01,000 --> 00:00:01,800\nSecond <i>line</i>\n\n"
 
 var hostileCases = []hostileCase{
 	{kind: "command line", what: "scale NaN", args: []string{"-i", "SMALL.mp4", "-s", "NaN", "OUT.mp4"}, code: 2, says: "-s NaN: want a scale factor above 0"},
@@ -205,6 +216,9 @@ var hostileCases = []hostileCase{
 
 	{kind: "output", what: "interlaced input is deinterlaced with bwdif, as ffmpeg's", args: []string{"-i", "INTERLACED.mp4", "-s", "1", "-c:v", "ffv1", "OUT.mkv"}, code: 0,
 		says: "interlaced input (field order tt): deinterlaced with FFmpeg's bwdif", warning: true, sameFramesAs: []string{"-vf", "bwdif=mode=send_frame"}},
+
+	{kind: "output", what: "SubRip into mp4 becomes mov_text", args: []string{"-i", "SRT.mkv", "OUT.mp4"}, code: 0, subtitles: srtCues},
+	{kind: "output", what: "SubRip into webm becomes WebVTT", args: []string{"-i", "SRT.mkv", "-frames:v", "50", "OUT.webm"}, code: 0, subtitles: srtCues},
 
 	{kind: "bad input", what: "missing file", args: []string{"-i", "nope.mp4", "OUT.mp4"}, code: 1, says: "No such file"},
 	{kind: "bad input", what: "input is a directory", args: []string{"-i", "DIR", "OUT.mp4"}, code: 1, says: `open "DIR": Is a directory`},
@@ -396,6 +410,12 @@ func runHostile(t *testing.T, c hostileCase) {
 			t.Errorf("frames differ from ffmpeg %v:\n%v\n%v", c.sameFramesAs, got, want)
 		}
 	}
+	if c.subtitles != "" {
+		got, err := exec.Command(mediatest.Tool(t, "ffmpeg"), "-v", "error", "-i", out, "-map", "0:s:0", "-f", "srt", "-").Output()
+		if err != nil || !sameCues(string(got), c.subtitles) {
+			t.Errorf("subtitles %q (%v), want %q", got, err, c.subtitles)
+		}
+	}
 	if len(c.probeHas) > 0 {
 		out, err := exec.Command(mediatest.Tool(t, "ffprobe"), "-v", "error", "-select_streams", "v:0", "-show_streams", out).Output()
 		if err != nil {
@@ -456,6 +476,32 @@ func probeVideo(t *testing.T, path string) videoProbe {
 	f := strings.Split(strings.TrimSpace(string(out))+",", ",")
 	return videoProbe{f[0], f[1]}
 }
+
+// sameCues compares SubRip texts: the same lines, the times of each cue within 30 ms.
+func sameCues(got, want string) bool {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	if len(g) != len(w) {
+		return false
+	}
+	ms := func(s string) int64 { // 00:00:01,000
+		var h, m, sec, milli int64
+		fmt.Sscanf(s, "%d:%d:%d,%d", &h, &m, &sec, &milli)
+		return ((h*60+m)*60+sec)*1000 + milli
+	}
+	for i := range g {
+		gs, ge, gok := strings.Cut(g[i], " --> ")
+		ws, we, wok := strings.Cut(w[i], " --> ")
+		if gok != wok || !gok && g[i] != w[i] {
+			return false
+		}
+		if gok && (abs(ms(gs)-ms(ws)) > 30 || abs(ms(ge)-ms(we)) > 30) {
+			return false
+		}
+	}
+	return true
+}
+
+func abs(v int64) int64 { return max(v, -v) }
 
 // frameHashes are the MD5s of path's video frames, in order (ffmpeg -f framemd5), timestamps left out.
 func frameHashes(t *testing.T, path string) []string {
@@ -579,6 +625,9 @@ func testingTable() string {
 		}
 		if c.sameFramesAs != nil {
 			says += "; the frames of ffmpeg " + strings.Join(c.sameFramesAs, " ")
+		}
+		if c.subtitles != "" {
+			says += "; the subtitles' text, times within 30 ms"
 		}
 		if c.asFFmpeg {
 			says += "; the frames ffmpeg writes"

@@ -6,6 +6,11 @@ package av
 #include <stdlib.h>
 
 static int ugcsr_default_video_codec(const AVOutputFormat *f) { return f->video_codec; }
+static int ugcsr_default_subtitle_codec(const AVOutputFormat *f) { return f->subtitle_codec; }
+static int ugcsr_text_sub(int id) {
+	const AVCodecDescriptor *d = avcodec_descriptor_get(id);
+	return d && d->type == AVMEDIA_TYPE_SUBTITLE && (d->props & AV_CODEC_PROP_TEXT_SUB);
+}
 static int ugcsr_query_codec(const AVOutputFormat *f, int id) { return avformat_query_codec(f, id, FF_COMPLIANCE_NORMAL); }
 static int ugcsr_nearest_rate(const AVCodec *c, int num, int den, int *on, int *od) {
 	if (!c->supported_framerates) return 0;
@@ -45,6 +50,15 @@ func GuessVideoCodec(f *astiav.OutputFormat, name string) astiav.CodecID {
 	defer C.free(unsafe.Pointer(cs))
 	return astiav.CodecID(C.ugcsr_guess_video_codec(cOutputFormat(f), cs))
 }
+
+// DefaultSubtitleCodec is the muxer's own subtitle codec (mov_text for mp4; none for most).
+func DefaultSubtitleCodec(f *astiav.OutputFormat) astiav.CodecID {
+	return astiav.CodecID(C.ugcsr_default_subtitle_codec(cOutputFormat(f)))
+}
+
+// IsTextSubtitle reports a subtitle codec of text (SubRip, ASS, WebVTT, mov_text), which FFmpeg
+// can convert into another text codec; bitmap subtitles (DVD, PGS) cannot be.
+func IsTextSubtitle(id astiav.CodecID) bool { return C.ugcsr_text_sub(C.int(id)) != 0 }
 
 // CanMux reports whether the muxer can store codec id (avformat_query_codec). A muxer that does
 // not say (MPEG-TS has no list: it takes H.264, HEVC, AAC, ... but FFmpeg only knows its defaults
