@@ -198,6 +198,7 @@ func Open(ctx context.Context, opts Options) (d *Decoder, err error) {
 	v.Index = vs.Index()
 	v.Width, v.Height = cp.Width(), cp.Height()
 	v.PixelFormat = cp.PixelFormat().String()
+	v.Alpha = carriesAlpha(cp.PixelFormat())
 	v.Codec = codec.Name()
 	v.TimeBase = av.FromRational(vs.TimeBase())
 	v.FrameRate = av.FromRational(d.fc.GuessFrameRate(vs, nil))

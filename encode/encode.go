@@ -275,7 +275,7 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 	if err != nil {
 		return err
 	}
-	pf, err := pickPixFmt(o.PixFmt, codec, in.PixelFormat)
+	pf, err := pickPixFmt(o.PixFmt, codec, in.PixelFormat, in.Alpha)
 	if o.SourceFormat {
 		pf, err = sourcePixFmt(o, in, codec)
 	}
@@ -311,7 +311,7 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 	}
 	// Packed rgb24/rgb48le are written in Go with exact rounding; every other format, RGB ones
 	// such as bgr0 or gbrp included, goes through swscale.
-	e.rgb = pf == astiav.PixelFormatRgb24 || pf == astiav.PixelFormatRgb48Le
+	e.rgb = pf == astiav.PixelFormatRgb24 || pf == astiav.PixelFormatRgb48Le || pf == astiav.PixelFormatRgba
 	opts := astiav.NewDictionary()
 	defer opts.Free()
 	if !av.IsRGB(pf) {
@@ -394,6 +394,12 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 				return fmt.Errorf("encode: keep HDR metadata: %w", err)
 			}
 		}
+	}
+	if in.Alpha && !av.HasAlpha(pf) {
+		e.notes = append(e.notes, fmt.Sprintf("the input's alpha (transparency) is dropped: %s %s has none (PNG keeps it)", name, pf))
+	}
+	if in.Alpha && av.HasAlpha(pf) && !e.rgb {
+		e.notes = append(e.notes, fmt.Sprintf("the input's alpha (transparency) is written opaque: only PNG (rgba) keeps it so far, not %s %s", name, pf))
 	}
 	if isHDR(in.Color.Transfer) && av.BitDepth(pf) <= 8 {
 		e.notes = append(e.notes, fmt.Sprintf("%s (HDR) video written in 8 bits (%s) will show banding; a 10-bit format such as yuv420p10le would not", transferName(in.Color.Transfer), pf))

@@ -316,6 +316,7 @@ func OutputSize(in image.Point, scale float64, size image.Point) (image.Point, e
 }
 
 type runner struct {
+	alpha    alphaResizer // the encoding goroutine's
 	cfg      Config
 	dec      *decode.Decoder
 	enc      *encode.Encoder
@@ -542,6 +543,9 @@ func (r *runner) emit(it item, last **frame.Frame) error {
 		}
 		r.dups.Add(1)
 	} else {
+		if err := r.alpha.resize(out, it.src); err != nil {
+			return err
+		}
 		if err := r.enc.Encode(out); err != nil {
 			return err
 		}

@@ -52,6 +52,9 @@ type hostileCase struct {
 	// subtitles is the output's first subtitle stream written out as SubRip by ffmpeg: the same
 	// text, each time within 30 ms (a container may shift every stream by AAC's 21 ms priming).
 	subtitles string
+	// alphaAsLanczos: the output's alpha plane is within one level of ffmpeg's Lanczos resize of
+	// the input's to the output's size.
+	alphaAsLanczos bool
 	// probeHas are in ffprobe's description of the output's video stream (-show_streams).
 	probeHas []string
 	// nobody runs the binary as user nobody when the tests run as root, so that file permissions
@@ -158,6 +161,9 @@ var fixtures = []fixture{
 		writeFile(t, srt, []byte(srtCues))
 		mediatest.FFmpeg(t, "-i", fixturePath(t, "SMALL.mp4"), "-i", srt, "-map", "0", "-map", "1", "-c", "copy", "-c:s", "srt", p)
 	}},
+	{"RGBA.png", "a 64x48 RGBA PNG whose alpha ramps from 0 (left) to 251 (right)", func(t *testing.T, dir, p string) {
+		mediatest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=64x48", "-frames:v", "1", "-vf", "format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='X*255/W'", p)
+	}},
 	{"DIR", "a directory", func(t *testing.T, dir, p string) { os.Mkdir(p, 0o755) }},
 }
 
@@ -219,6 +225,10 @@ var hostileCases = []hostileCase{
 
 	{kind: "output", what: "SubRip into mp4 becomes mov_text", args: []string{"-i", "SRT.mkv", "OUT.mp4"}, code: 0, subtitles: srtCues},
 	{kind: "output", what: "SubRip into webm becomes WebVTT", args: []string{"-i", "SRT.mkv", "-frames:v", "50", "OUT.webm"}, code: 0, subtitles: srtCues},
+
+	{kind: "output", what: "PNG alpha kept: colour through the model, alpha resized with Lanczos", args: []string{"-i", "RGBA.png", "--model", "realesrgan-x4fast", "OUT.png"}, code: 0,
+		probeHas: []string{"pix_fmt=rgba", "width=128"}, alphaAsLanczos: true},
+	{kind: "output", what: "PNG alpha into mp4 is named as dropped", args: []string{"-i", "RGBA.png", "OUT.mp4"}, code: 0, says: "the input's alpha (transparency) is dropped: libx264 yuv420p has none", warning: true},
 
 	{kind: "bad input", what: "missing file", args: []string{"-i", "nope.mp4", "OUT.mp4"}, code: 1, says: "No such file"},
 	{kind: "bad input", what: "input is a directory", args: []string{"-i", "DIR", "OUT.mp4"}, code: 1, says: `open "DIR": Is a directory`},
@@ -414,6 +424,27 @@ func runHostile(t *testing.T, c hostileCase) {
 		got, err := exec.Command(mediatest.Tool(t, "ffmpeg"), "-v", "error", "-i", out, "-map", "0:s:0", "-f", "srt", "-").Output()
 		if err != nil || !sameCues(string(got), c.subtitles) {
 			t.Errorf("subtitles %q (%v), want %q", got, err, c.subtitles)
+		}
+	}
+	if c.alphaAsLanczos {
+		v := mediatest.FFprobe(t, out, nil).Streams[0]
+		alpha := func(p, vf string) []byte {
+			b, err := exec.Command(mediatest.Tool(t, "ffmpeg"), "-v", "error", "-i", p, "-vf", vf+"format=rgba,extractplanes=a", "-f", "rawvideo", "-pix_fmt", "gray", "-").Output()
+			if err != nil {
+				t.Fatalf("alpha of %s: %v", p, err)
+			}
+			return b
+		}
+		got, want := alpha(out, ""), alpha(fixturePath(t, inputOf(c)), fmt.Sprintf("scale=%d:%d:flags=lanczos,", v.Width, v.Height))
+		worst := 256
+		if len(got) == len(want) && len(got) > 0 {
+			worst = 0
+			for i := range got {
+				worst = max(worst, int(abs(int64(got[i])-int64(want[i]))))
+			}
+		}
+		if !(worst <= 1) {
+			t.Errorf("alpha differs from ffmpeg's Lanczos by up to %d levels (%d vs %d bytes)", worst, len(got), len(want))
 		}
 	}
 	if len(c.probeHas) > 0 {
@@ -628,6 +659,9 @@ func testingTable() string {
 		}
 		if c.subtitles != "" {
 			says += "; the subtitles' text, times within 30 ms"
+		}
+		if c.alphaAsLanczos {
+			says += "; alpha within 1 level of ffmpeg's Lanczos resize"
 		}
 		if c.asFFmpeg {
 			says += "; the frames ffmpeg writes"

@@ -12,6 +12,11 @@ package av
 #include <libavcodec/codec_par.h>
 #include <libavutil/pixdesc.h>
 
+static int ugcsr_pix_fmt_alpha(int fmt) {
+	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
+	return d && (d->flags & AV_PIX_FMT_FLAG_ALPHA);
+}
+
 static int ugcsr_pix_fmt_depth(int fmt) {
 	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
 	return d ? d->comp[0].depth : 0;
@@ -90,6 +95,9 @@ func FieldOrder(cp *astiav.CodecParameters) string {
 	}
 	return "unknown"
 }
+
+// HasAlpha reports a pixel format with an alpha component (av_pix_fmt_desc_get).
+func HasAlpha(pf astiav.PixelFormat) bool { return C.ugcsr_pix_fmt_alpha(C.int(pf)) != 0 }
 
 // BitDepth is the bits per sample of a pixel format's first component (av_pix_fmt_desc_get).
 func BitDepth(pf astiav.PixelFormat) int { return int(C.ugcsr_pix_fmt_depth(C.int(pf))) }

@@ -19,11 +19,11 @@ static int ugcsr_nearest_rate(const AVCodec *c, int num, int den, int *on, int *
 	*od = c->supported_framerates[i].den;
 	return 1;
 }
-static int ugcsr_best_pix_fmt(const int *list, int n, int src) {
+static int ugcsr_best_pix_fmt(const int *list, int n, int src, int alpha) {
 	enum AVPixelFormat l[n + 1];
 	for (int i = 0; i < n; i++) l[i] = list[i];
 	l[n] = AV_PIX_FMT_NONE;
-	return avcodec_find_best_pix_fmt_of_list(l, src, 0, NULL);
+	return avcodec_find_best_pix_fmt_of_list(l, src, alpha, NULL);
 }
 static int ugcsr_guess_video_codec(const AVOutputFormat *f, const char *name) { return av_guess_codec(f, NULL, name, NULL, AVMEDIA_TYPE_VIDEO); }
 */
@@ -86,8 +86,8 @@ func NearestFrameRate(c *astiav.Codec, fr astiav.Rational) astiav.Rational {
 }
 
 // BestPixelFormat is the format of list that loses least of src, as ffmpeg picks an encoder's
-// pixel format for its input (avcodec_find_best_pix_fmt_of_list, alpha not counted).
-func BestPixelFormat(list []astiav.PixelFormat, src astiav.PixelFormat) astiav.PixelFormat {
+// pixel format for its input (avcodec_find_best_pix_fmt_of_list); alpha counts when alpha is set.
+func BestPixelFormat(list []astiav.PixelFormat, src astiav.PixelFormat, alpha bool) astiav.PixelFormat {
 	if len(list) == 0 {
 		return astiav.PixelFormatNone
 	}
@@ -95,5 +95,5 @@ func BestPixelFormat(list []astiav.PixelFormat, src astiav.PixelFormat) astiav.P
 	for i, p := range list {
 		l[i] = C.int(p)
 	}
-	return astiav.PixelFormat(C.ugcsr_best_pix_fmt(&l[0], C.int(len(l)), C.int(src)))
+	return astiav.PixelFormat(C.ugcsr_best_pix_fmt(&l[0], C.int(len(l)), C.int(src), C.int(cbool(alpha))))
 }
