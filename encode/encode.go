@@ -395,6 +395,9 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 			}
 		}
 	}
+	if src := astiav.FindPixelFormatByName(in.PixelFormat); !in.Alpha && src != astiav.PixelFormatNone && av.HasAlpha(src) {
+		e.notes = append(e.notes, fmt.Sprintf("the input's alpha (transparency, %s) is dropped: only 8-bit RGBA input keeps it so far", in.PixelFormat))
+	}
 	if in.Alpha && !av.HasAlpha(pf) {
 		e.notes = append(e.notes, fmt.Sprintf("the input's alpha (transparency) is dropped: %s %s has none (PNG keeps it)", name, pf))
 	}

@@ -164,6 +164,9 @@ var fixtures = []fixture{
 	{"RGBA.png", "a 64x48 RGBA PNG whose alpha ramps from 0 (left) to 251 (right)", func(t *testing.T, dir, p string) {
 		mediatest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=64x48", "-frames:v", "1", "-vf", "format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='X*255/W'", p)
 	}},
+	{"RGBA64.png", "a 16-bit RGBA PNG", func(t *testing.T, dir, p string) {
+		mediatest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=64x48", "-frames:v", "1", "-pix_fmt", "rgba64be", p)
+	}},
 	{"DIR", "a directory", func(t *testing.T, dir, p string) { os.Mkdir(p, 0o755) }},
 }
 
@@ -229,6 +232,8 @@ var hostileCases = []hostileCase{
 	{kind: "output", what: "PNG alpha kept: colour through the model, alpha resized with Lanczos", args: []string{"-i", "RGBA.png", "--model", "realesrgan-x4fast", "OUT.png"}, code: 0,
 		probeHas: []string{"pix_fmt=rgba", "width=128"}, alphaAsLanczos: true},
 	{kind: "output", what: "PNG alpha into mp4 is named as dropped", args: []string{"-i", "RGBA.png", "OUT.mp4"}, code: 0, says: "the input's alpha (transparency) is dropped: libx264 yuv420p has none", warning: true},
+
+	{kind: "output", what: "16-bit RGBA PNG: the alpha not kept yet is named", args: []string{"-i", "RGBA64.png", "OUT.png"}, code: 0, says: "the input's alpha (transparency, rgba64be) is dropped", warning: true},
 
 	{kind: "bad input", what: "missing file", args: []string{"-i", "nope.mp4", "OUT.mp4"}, code: 1, says: "No such file"},
 	{kind: "bad input", what: "input is a directory", args: []string{"-i", "DIR", "OUT.mp4"}, code: 1, says: `open "DIR": Is a directory`},
