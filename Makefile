@@ -13,5 +13,15 @@ bench: build
 fuzz:
 	go test -run=NONE -fuzz=FuzzParseParam -fuzztime=60s ./sr/ncnn/
 	go test -run=NONE -fuzz=FuzzReadModel -fuzztime=60s ./sr/onnx/
+	go test -run=NONE -fuzz=FuzzLoadBin -fuzztime=60s ./sr/ncnn/
+	go test -run=NONE -fuzz=FuzzTSLoss -fuzztime=60s ./decode/
+	go test -run=NONE -fuzz=FuzzReadProfile -fuzztime=60s ./sr/ort/iobind/
+	go test -run=NONE -fuzz=FuzzLoadManifest -fuzztime=60s ./sr/diffusion/
+	for f in FuzzTokenizer FuzzParsePreset FuzzParseNoiseMode FuzzParseColorFix; do \
+		go test -run=NONE -fuzz=^$$f\$$ -fuzztime=30s ./sr/diffusion/ || exit 1; done
+	go test -run=NONE -fuzz=FuzzParseFilter -fuzztime=30s ./sr/resample/
+	go test -run=NONE -fuzz=FuzzParseDevice -fuzztime=30s ./sr/ort/
+	for f in FuzzParseTime FuzzParseScaleFilter FuzzParseBitrate FuzzParseLogLevel FuzzReorderArgs; do \
+		go test -run=NONE -fuzz=^$$f\$$ -fuzztime=30s ./cmd/ugcsr/ || exit 1; done
 mutants:
 	./scripts/mutants.sh

@@ -62,6 +62,9 @@ var packedRGB = map[astiav.PixelFormat][4]int{
 	astiav.PixelFormatRgb0: {0, 1, 2, 4}, astiav.PixelFormatBgr0: {2, 1, 0, 4},
 }
 
+// alphaAt is the byte offset of alpha in the packed formats that have it.
+var alphaAt = map[astiav.PixelFormat]int{astiav.PixelFormatRgba: 3, astiav.PixelFormatBgra: 3, astiav.PixelFormatArgb: 0, astiav.PixelFormatAbgr: 0}
+
 func convertPacked(dst *frame.Frame, src *astiav.Frame, off [4]int) {
 	stride := src.Linesize()[0]
 	data := av.Plane(src, 0)
@@ -74,4 +77,22 @@ func convertPacked(dst *frame.Frame, src *astiav.Frame, off [4]int) {
 			r[i], g[i], b[i] = float32(p[off[0]])/255, float32(p[off[1]])/255, float32(p[off[2]])/255
 		}
 	}
+	at, ok := alphaAt[src.PixelFormat()]
+	if !ok {
+		return
+	}
+	a := dst.SetAlpha()
+	for y := 0; y < dst.H; y++ {
+		row := data[y*stride:]
+		for x := 0; x < dst.W; x++ {
+			a[y*dst.W+x] = float32(row[x*off[3]+at]) / 255
+		}
+	}
+}
+
+// carriesAlpha reports a pixel format whose alpha the decoder carries (Frame.Alpha): packed 8-bit
+// RGBA, as PNG and most images with alpha hold it.
+func carriesAlpha(pf astiav.PixelFormat) bool {
+	_, ok := alphaAt[pf]
+	return ok
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/asticode/go-astiav"
@@ -29,8 +30,9 @@ import (
 // ErrNoVideo is returned by Open when the input has no video stream.
 var ErrNoVideo = errors.New("no video stream")
 
-// ErrTruncated is returned by Read when the input ends well before the frames its container indexes.
-var ErrTruncated = errors.New("input is truncated")
+// ErrIndexAtEnd is returned by Read when an mp4 or mov read from a pipe has its index (the moov
+// box) after its media data: the demuxer would have to go back, which a pipe cannot.
+var ErrIndexAtEnd = errors.New("the mp4's index (moov) comes after its media data, which a pipe cannot go back to")
 
 // Options selects the input and the part of it to read.
 type Options struct {
@@ -51,6 +53,8 @@ type Options struct {
 	OnPacket func(pkt *astiav.Packet) error `json:"-"`
 	// Stop, when closed, ends reading as at end of input (optional): frames already read are kept.
 	Stop <-chan struct{} `json:"-"`
+	// Strict makes damage an error (ErrDamaged) instead of something counted (Damage) (optional).
+	Strict bool
 	// SourceFormat hands out frames in the source's own planar YUV format (frame.Frame.YUV) instead
 	// of float RGB, when media.Video.Planes describes it (optional).
 	SourceFormat bool `json:"-"`
@@ -80,7 +84,8 @@ type Decoder struct {
 	pkt         *astiav.Packet
 	avf         *astiav.Frame
 	conv        toFloat
-	planes      *toPlanes // set when frames go out in the source's format
+	planes      *toPlanes     // set when frames go out in the source's format
+	deint       *deinterlacer // set for interlaced video
 	pool        *frame.Pool
 	interrupter astiav.IOInterrupter
 	stopWatch   func() bool
@@ -100,13 +105,19 @@ type Decoder struct {
 	videoDone   bool
 	stopped     bool
 	limited     bool
+
+	dmg     damage
+	sent    int64 // video packets the decoder took
+	decoded int64 // frames the decoder returned, kept or not
+	lastPTS int64 // of the last frame handed out; NoPtsValue before the first
+	lastEnd int64 // lastPTS plus its duration
 }
 
 // Open opens the input, finds its best video stream and prepares its decoder. Blocking I/O is
 // interrupted when ctx ends.
 func Open(ctx context.Context, opts Options) (d *Decoder, err error) {
 	d = &Decoder{opts: opts, videoIndex: -1, passthrough: map[int]*astiav.Stream{}, startPTS: map[int]int64{}, endPTS: math.MaxInt64,
-		minPTS: math.MinInt64, maxFrames: opts.MaxFrames}
+		minPTS: math.MinInt64, maxFrames: opts.MaxFrames, lastPTS: astiav.NoPtsValue}
 	defer func() {
 		if err != nil {
 			d.Close()
@@ -187,6 +198,12 @@ func Open(ctx context.Context, opts Options) (d *Decoder, err error) {
 	}
 	d.pkt = astiav.AllocPacket()
 	d.avf = astiav.AllocFrame()
+	if fo := av.FieldOrder(cp); fo != "" && fo != "progressive" && fo != "unknown" {
+		if d.deint, err = newDeinterlacer(d.cc, vs.TimeBase()); err != nil {
+			return nil, err
+		}
+		d.info.Video.FieldOrder = fo
+	}
 
 	d.vs = vs
 	d.info.Format = d.fc.InputFormat().Name()
@@ -195,6 +212,7 @@ func Open(ctx context.Context, opts Options) (d *Decoder, err error) {
 	v.Index = vs.Index()
 	v.Width, v.Height = cp.Width(), cp.Height()
 	v.PixelFormat = cp.PixelFormat().String()
+	v.Alpha = carriesAlpha(cp.PixelFormat())
 	v.Codec = codec.Name()
 	v.TimeBase = av.FromRational(vs.TimeBase())
 	v.FrameRate = av.FromRational(d.fc.GuessFrameRate(vs, nil))
@@ -206,6 +224,8 @@ func Open(ctx context.Context, opts Options) (d *Decoder, err error) {
 			v.Rotation = m.Rotation()
 		}
 	}
+	v.MasteringDisplay = clone(vs.SideData(astiav.PacketSideDataTypeMasteringDisplayMetadata))
+	v.ContentLight = clone(vs.SideData(astiav.PacketSideDataTypeContentLightLevel))
 	v.Metadata, v.Disposition = av.StreamTags(vs), av.Disposition(vs)
 	d.colorspace, d.fullRange = swsColorspace(*v), isFullRange(v.Color.Range, cp.PixelFormat())
 	if !d.fullRange { // the encoder writes limited range
@@ -329,7 +349,11 @@ func (d *Decoder) Read(ctx context.Context) (*frame.Frame, error) {
 			return nil, io.EOF
 		}
 		f, err := d.receive()
+		if err == nil {
+			err = d.strictErr()
+		}
 		if err != nil {
+			f.Release()
 			return nil, err
 		}
 		if f != nil {
@@ -337,7 +361,9 @@ func (d *Decoder) Read(ctx context.Context) (*frame.Frame, error) {
 		}
 		if d.flushed {
 			d.videoDone = true
-			if err := d.checkTruncated(); err != nil {
+			d.checkTruncated()
+			d.checkTS()
+			if err := d.strictErr(); err != nil {
 				return nil, err
 			}
 			continue
@@ -360,31 +386,77 @@ func (d *Decoder) stopRequested() bool {
 	}
 }
 
-// receive pulls one decoded frame, or returns nil when the decoder needs more input.
+// receive pulls one decoded frame, or returns nil when the decoder needs more input. Interlaced
+// video goes through the deinterlacer between decoder and conversion.
 func (d *Decoder) receive() (*frame.Frame, error) {
 	for {
+		if d.deint != nil {
+			got, err := d.deint.pull(d.avf)
+			if err != nil {
+				return nil, err
+			}
+			if got {
+				if f, keep, err := d.convertAndUnref(); err != nil || keep {
+					return f, err
+				}
+				continue
+			}
+			if d.deint.done {
+				d.flushed = true
+				return nil, nil
+			}
+		}
 		if err := d.cc.ReceiveFrame(d.avf); err != nil {
 			if errors.Is(err, astiav.ErrEagain) {
 				return nil, nil
 			}
 			if errors.Is(err, astiav.ErrEof) {
+				if d.deint != nil && !d.deint.flushing {
+					if err := d.deint.push(nil); err != nil {
+						return nil, err
+					}
+					continue
+				}
 				d.flushed = true
 				return nil, nil
 			}
+			if errors.Is(err, astiav.ErrInvaliddata) {
+				d.dmg.bad.Add(1) // a damaged packet: the decoder goes on with the next, as ffmpeg does
+				continue
+			}
 			return nil, fmt.Errorf("decode: %s: %w", d.info.Video.Codec, err)
 		}
-		f, keep, err := d.convert()
-		d.avf.Unref()
-		if err != nil || keep {
+		d.decoded++
+		if av.FrameDamaged(d.avf) {
+			d.dmg.concealed.Add(1)
+		}
+		if d.deint != nil {
+			d.avf.SetPts(av.BestEffortTimestamp(d.avf)) // the filter goes by pts
+			if err := d.deint.push(d.avf); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if f, keep, err := d.convertAndUnref(); err != nil || keep {
 			return f, err
 		}
 	}
+}
+
+// convertAndUnref converts the current AVFrame (convert) and lets go of it.
+func (d *Decoder) convertAndUnref() (*frame.Frame, bool, error) {
+	f, keep, err := d.convert()
+	d.avf.Unref()
+	return f, keep, err
 }
 
 // convert turns the current AVFrame into a frame, or reports keep=false for frames outside the
 // requested range.
 func (d *Decoder) convert() (f *frame.Frame, keep bool, err error) {
 	pts := av.BestEffortTimestamp(d.avf)
+	if d.deint != nil {
+		pts = d.avf.Pts() // a filtered frame's own
+	}
 	if pts == astiav.NoPtsValue {
 		pts = d.frames // raw streams without timestamps: count frames
 	}
@@ -395,6 +467,17 @@ func (d *Decoder) convert() (f *frame.Frame, keep bool, err error) {
 	if pts >= d.endPTS || (d.maxFrames > 0 && d.frames >= d.maxFrames) {
 		d.videoDone = true
 		return nil, false, nil
+	}
+	if d.lastPTS != astiav.NoPtsValue && pts <= d.lastPTS {
+		// Not after the previous frame: as ffmpeg's variable-frame-rate sync, drop it when it
+		// is 0.6 frame or more before, else move it one frame after the previous.
+		fd := max(d.nominalDuration(), 1)
+		if pts <= d.lastPTS-fd*6/10 {
+			d.dmg.dropped.Add(1)
+			return nil, false, nil
+		}
+		pts = d.lastPTS + fd
+		d.dmg.retimed.Add(1)
 	}
 	f = d.pool.Get()
 	if d.planes != nil {
@@ -408,6 +491,10 @@ func (d *Decoder) convert() (f *frame.Frame, keep bool, err error) {
 	}
 	f.PTS = pts - d.startPTS[vi]
 	f.Duration = av.FrameDuration(d.avf)
+	if d.lastPTS != astiav.NoPtsValue {
+		d.noteGap(d.lastEnd, pts)
+	}
+	d.lastPTS, d.lastEnd = pts, pts+max(f.Duration, d.nominalDuration(), 1)
 	f.Index = d.firstIndex + d.frames
 	f.Keyframe = d.avf.KeyFrame()
 	d.frames++
@@ -435,16 +522,35 @@ func (d *Decoder) feed() error {
 		if errors.Is(err, astiav.ErrExit) {
 			return context.Canceled
 		}
-		return fmt.Errorf("decode: read %q: %w", d.opts.Input, err)
+		if d.frames == 0 && d.isPipedMP4() {
+			return fmt.Errorf("decode: %q: %w (%w)", d.opts.Input, ErrIndexAtEnd, err)
+		}
+		if d.decoded == 0 {
+			return fmt.Errorf("decode: read %q: %w", d.opts.Input, err)
+		}
+		// A read error after frames ends the input, as ffmpeg ends an input at one; what was
+		// read is kept and the error is reported as damage.
+		d.dmg.readErr = err.Error()
+		d.demuxEOF = true
+		if err := d.cc.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
+			return fmt.Errorf("decode: flush decoder: %w", err)
+		}
+		return nil
 	}
 	defer pkt.Unref()
+	if pkt.Flags().Has(astiav.PacketFlagCorrupt) {
+		d.dmg.bad.Add(1)
+	}
+	d.repairTimestamps(pkt)
 	if pkt.StreamIndex() == d.videoIndex {
 		if err := d.cc.SendPacket(pkt); err != nil && !errors.Is(err, astiav.ErrEagain) {
 			if errors.Is(err, astiav.ErrInvaliddata) {
-				return nil // a damaged packet: the decoder conceals it, as ffmpeg does
+				d.dmg.bad.Add(1) // a damaged packet: the decoder conceals it, as ffmpeg does
+				return nil
 			}
 			return fmt.Errorf("decode: %s packet: %w", d.info.Video.Codec, err)
 		}
+		d.sent++
 		return nil
 	}
 	return d.forward(pkt)
@@ -503,12 +609,13 @@ func (d *Decoder) drainPassthrough() error {
 		// Whole input: copy every remaining packet.
 		for {
 			if err := d.fc.ReadFrame(d.pkt); err != nil {
-				if errors.Is(err, astiav.ErrEof) {
-					d.demuxEOF = true
-					return nil
+				d.demuxEOF = true
+				if !errors.Is(err, astiav.ErrEof) {
+					d.dmg.readErr = err.Error() // the end of the input, as at a read error in feed
 				}
-				return fmt.Errorf("decode: read %q: %w", d.opts.Input, err)
+				return nil
 			}
+			d.repairTimestamps(d.pkt)
 			err := d.forward(d.pkt)
 			d.pkt.Unref()
 			if err != nil {
@@ -521,6 +628,7 @@ func (d *Decoder) drainPassthrough() error {
 			d.demuxEOF = true
 			return nil
 		}
+		d.repairTimestamps(d.pkt)
 		past := false
 		if s, ok := d.passthrough[d.pkt.StreamIndex()]; ok && d.pkt.Dts() != astiav.NoPtsValue {
 			end := astiav.RescaleQ(d.endPTS, d.vs.TimeBase(), s.TimeBase())
@@ -538,20 +646,42 @@ func (d *Decoder) drainPassthrough() error {
 	}
 }
 
-// checkTruncated compares the frames decoded with the count the container indexes. FFmpeg's mp4
-// demuxer reports a file cut short as a normal end, so this is where a half file becomes an error.
-func (d *Decoder) checkTruncated() error {
+// isPipedMP4 reports an mp4-family input read from a pipe, where an index at the end cannot be used.
+func (d *Decoder) isPipedMP4() bool {
+	in := d.opts.Input
+	piped := in == "-" || strings.HasPrefix(in, "pipe:") || strings.HasPrefix(in, "/dev/stdin") || strings.HasPrefix(in, "/dev/fd/")
+	return piped && strings.HasPrefix(d.info.Format, "mov,mp4")
+}
+
+// checkTruncated counts the frames that never decoded once the decoder is flushed: fewer than the
+// container's index lists (FFmpeg's mp4 demuxer reports a file cut short as a normal end), or
+// fewer than the packets the decoder took where it refused some. The span after the last frame,
+// up to the duration the index gives, is a lost time range.
+func (d *Decoder) checkTruncated() {
 	if d.limited || d.stopped {
-		return nil
+		return
 	}
-	want := d.vs.NbFrames()
-	if want <= 0 {
-		return nil
+	lost := int64(0)
+	if want := d.vs.NbFrames(); want > 0 && d.decoded+max(2, want/50) < want {
+		lost = want - d.decoded // slack: some files index a frame or two that never decode
+		if end := d.vs.Duration(); end > 0 && d.lastPTS != astiav.NoPtsValue {
+			end += d.vs.StartTime() * boolInt(d.vs.StartTime() != astiav.NoPtsValue)
+			tb := d.vs.TimeBase()
+			d.dmg.lostAt = append(d.dmg.lostAt, TimeRange{tsToDuration(d.lastEnd, tb), tsToDuration(end, tb)})
+			d.dmg.ranges.Add(1)
+		}
 	}
-	if slack := max(2, want/50); d.frames+slack < want {
-		return fmt.Errorf("decode: %q: %w: decoded %d of the %d video frames its index lists", d.opts.Input, ErrTruncated, d.frames, want)
+	if d.dmg.bad.Load() > 0 {
+		lost = max(lost, d.sent-d.decoded)
 	}
-	return nil
+	d.dmg.lost.Store(max(lost, 0))
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Close frees everything, the demuxer's streams and so the CodecParameters Info handed out
@@ -565,6 +695,7 @@ func (d *Decoder) Close() {
 		d.stopWatch = nil
 	}
 	d.conv.free()
+	d.deint.free()
 	if d.planes != nil {
 		d.planes.free()
 	}
@@ -585,6 +716,14 @@ func (d *Decoder) Close() {
 		d.fc.Free()
 		d.fc = nil
 	}
+}
+
+// clone copies a Go view of C memory (nil stays nil).
+func clone(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return append([]byte(nil), b...)
 }
 
 func durationToTS(d time.Duration, tb astiav.Rational) int64 {

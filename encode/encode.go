@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/asticode/go-astiav"
@@ -107,10 +108,20 @@ type Encoder struct {
 	w, h    int
 	streams map[int]*astiav.Stream // input passthrough index -> output stream
 	inTB    map[int]astiav.Rational
-	copyTB  astiav.Rational // time base of the packets WriteCopy takes (OpenCopy)
+	skipped []media.Stream                // input streams the container cannot hold, not copied
+	subs    map[int]*av.SubtitleConverter // input subtitle streams converted for the container
+	notes   []string                      // what the output loses that the caller should say
 
-	finish  context.Context // Finish's: ends the flush early
-	mu      sync.Mutex      // serialises muxer writes: passthrough packets come from the decoder goroutine
+	inTBVideo astiav.Rational // the frames' time base; the encoder's differs for frameRateTB
+	lastPTS   int64           // in the encoder's time base
+
+	copyTB astiav.Rational // time base of the packets WriteCopy takes (OpenCopy)
+	finish context.Context // Finish's: ends the flush early
+
+	mu      sync.Mutex    // serialises muxer writes: passthrough packets come from the decoder goroutine
+	lastDTS map[int]int64 // per output stream, for monotonic DTS; guarded by mu
+	fixes   atomic.Int64  // DTS repaired for the muxer
+	refused atomic.Int64  // damaged packets to copy the muxer refused
 	frames  int64
 	closed  bool
 	started bool
@@ -134,6 +145,9 @@ func CheckOutput(o Options) error {
 		}
 		if !o.Overwrite {
 			return fmt.Errorf("encode: %q: %w", o.Output, ErrExists)
+		}
+		if err := checkReplaceable(o.Output); err != nil {
+			return err
 		}
 	}
 	dir := filepath.Dir(o.Output)
@@ -173,7 +187,7 @@ func OpenCopy(o Options, in media.Input, video media.Stream) (*Encoder, error) {
 	}
 	w, h := p.CodecParameters.Width(), p.CodecParameters.Height()
 	return open(o, in, w, h, func(e *Encoder, of *astiav.OutputFormat) error {
-		if !av.CanMux(of, p.CodecParameters.CodecID()) {
+		if !av.CanMux(of, p.CodecParameters.CodecID(), unlisted(of)) {
 			return fmt.Errorf("encode: container %s cannot hold %s video", of.Name(), p.CodecParameters.CodecID())
 		}
 		if e.vs = e.ofc.NewStream(nil); e.vs == nil {
@@ -200,7 +214,8 @@ func open(o Options, in media.Input, w, h int, video func(*Encoder, *astiav.Outp
 	if err := CheckOutput(o); err != nil {
 		return nil, err
 	}
-	e = &Encoder{opts: o, w: w, h: h, streams: map[int]*astiav.Stream{}, inTB: map[int]astiav.Rational{}}
+	e = &Encoder{opts: o, w: w, h: h, streams: map[int]*astiav.Stream{}, inTB: map[int]astiav.Rational{},
+		lastDTS: map[int]int64{}, subs: map[int]*av.SubtitleConverter{}}
 	defer func() {
 		if err != nil {
 			e.Close(false)
@@ -287,29 +302,41 @@ func isPlainPath(s string) bool {
 	return i < 0 || strings.ContainsAny(s[:i], "/.")
 }
 
-// pickCodec resolves -c:v against the container.
+// qp2Lambda is FFmpeg's FF_QP2LAMBDA: global_quality is a quantiser times this.
+const qp2Lambda = 118
+
+// frameRateTB are the encoders that need a time base of one frame; the others get the input
+// stream's own, which keeps variable frame rates exact.
+var frameRateTB = map[string]bool{"mpeg1video": true, "mpeg2video": true, "mpeg4": true, "h263": true, "h263p": true,
+	"flv": true, "msmpeg4": true, "msmpeg4v2": true, "wmv1": true, "wmv2": true,
+	"wrapped_avframe": true} // y4m: its header's frame rate is the time base
+
+// unlisted reports the muxers FFmpeg keeps no codec list for that take most codecs anyway:
+// MPEG-TS (and M2TS, the same muxer) holds H.264, HEVC, AAC, AC-3, Opus, ... though
+// avformat_query_codec knows only its defaults. Others without a list (MXF) are not trusted.
+func unlisted(of *astiav.OutputFormat) bool { return of.Name() == "mpegts" }
+
+// pickCodec resolves -c:v against the container. Without -c:v it is the encoder ffmpeg picks: the
+// codec the muxer (or an image's extension) defaults to (av_guess_codec), and the first encoder of
+// it (avcodec_find_encoder): libx264 for mp4, mov and mkv, libvpx-vp9 for webm, gif for .gif,
+// mpeg2video for .ts, .m2ts and .mxf, png for .png.
 func pickCodec(o Options, of *astiav.OutputFormat) (*astiav.Codec, error) {
-	name := o.Codec
-	if name == "" {
-		switch def := av.DefaultVideoCodec(of); {
-		case of.Name() == "webm":
-			name = "libvpx-vp9"
-		case def == astiav.CodecIDPng || def == astiav.CodecIDMjpeg && of.Name() == "image2":
-			name = "png"
-		case def == astiav.CodecIDRawvideo || def == av.CodecIDWrappedAVFrame:
-			if c := astiav.FindEncoder(def); c != nil {
-				return c, nil
-			}
-		default:
-			name = "libx264"
+	var c *astiav.Codec
+	if o.Codec != "" {
+		if c = astiav.FindEncoderByName(o.Codec); c == nil {
+			return nil, fmt.Errorf("encode: this FFmpeg has no video encoder %q", o.Codec)
+		}
+	} else {
+		id := av.GuessVideoCodec(of, o.Output)
+		if id == astiav.CodecIDNone {
+			return nil, fmt.Errorf("encode: container %s has no video codec of its own: name an encoder", of.Name())
+		}
+		if c = astiav.FindEncoder(id); c == nil {
+			return nil, fmt.Errorf("encode: this FFmpeg has no encoder for %s, container %s's video codec: name another", id, of.Name())
 		}
 	}
-	c := astiav.FindEncoderByName(name)
-	if c == nil {
-		return nil, fmt.Errorf("encode: this FFmpeg has no video encoder %q", name)
-	}
-	if c.ID() != astiav.CodecIDNone && !av.CanMux(of, c.ID()) {
-		return nil, fmt.Errorf("encode: container %s cannot hold %s video", of.Name(), name)
+	if c.ID() != astiav.CodecIDNone && !av.CanMux(of, c.ID(), unlisted(of)) {
+		return nil, fmt.Errorf("encode: container %s cannot hold %s video", of.Name(), c.Name())
 	}
 	return c, nil
 }
@@ -320,7 +347,7 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 	if err != nil {
 		return err
 	}
-	pf, err := pickPixFmt(o.PixFmt, codec)
+	pf, err := pickPixFmt(o.PixFmt, codec, in.PixelFormat, in.Alpha)
 	if o.SourceFormat {
 		pf, err = sourcePixFmt(o, in, codec)
 	}
@@ -334,9 +361,17 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 	cc.SetWidth(e.w)
 	cc.SetHeight(e.h)
 	cc.SetPixelFormat(pf)
-	cc.SetTimeBase(av.ToRational(in.TimeBase))
+	e.inTBVideo = av.ToRational(in.TimeBase)
+	cc.SetTimeBase(e.inTBVideo)
 	if fr := in.FrameRate; fr.Valid() {
 		cc.SetFramerate(av.ToRational(fr))
+		if frameRateTB[codec.Name()] {
+			// These encoders take only a time base of one frame (MPEG-1/2 only standard rates), so
+			// they get the one ffmpeg gives every encoder: 1/frame rate, the nearest they support.
+			rate := av.NearestFrameRate(codec, av.ToRational(fr))
+			cc.SetFramerate(rate)
+			cc.SetTimeBase(astiav.NewRational(rate.Den(), rate.Num()))
+		}
 	}
 	cc.SetSampleAspectRatio(av.ToRational(scaledSAR(in, e.w, e.h)))
 	if o.Bitrate > 0 {
@@ -348,7 +383,7 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 	}
 	// Packed rgb24/rgb48le are written in Go with exact rounding; every other format, RGB ones
 	// such as bgr0 or gbrp included, goes through swscale.
-	e.rgb = pf == astiav.PixelFormatRgb24 || pf == astiav.PixelFormatRgb48Le
+	e.rgb = pf == astiav.PixelFormatRgb24 || pf == astiav.PixelFormatRgb48Le || pf == astiav.PixelFormatRgba
 	opts := astiav.NewDictionary()
 	defer opts.Free()
 	if !av.IsRGB(pf) {
@@ -356,13 +391,26 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 		opts.Set("colorspace", strconv.Itoa(int(cs.space)), 0)
 		opts.Set("color_primaries", strconv.Itoa(int(cs.primaries)), 0)
 		opts.Set("color_trc", strconv.Itoa(int(cs.trc)), 0)
-		opts.Set("color_range", "1", 0) // limited ("tv") range, as phones and players expect
+		if isJPEGRange(pf) {
+			opts.Set("color_range", "2", 0) // the J formats are full range by definition
+		} else {
+			opts.Set("color_range", "1", 0) // limited ("tv") range, as phones and players expect
+		}
 	}
 	name := codec.Name()
 	crf := o.CRF
-	takesCRF := name == "libx264" || name == "libx265" || name == "libvpx-vp9" || name == "libaom-av1" || name == "libsvtav1"
+	_, takesCRF := crfMax[name]
+	if err := checkCRF(name, o.CRF); err != nil {
+		return err
+	}
 	if crf == 0 && o.Bitrate == 0 && takesCRF {
 		crf = 18
+	}
+	if crf == 0 && o.Bitrate == 0 && (frameRateTB[name] || name == "mjpeg") && name != "wrapped_avframe" {
+		// ffmpeg's default for these is 200 kbit/s, a placeholder that would blur away what the
+		// model added; a constant quantiser of 2 (ffmpeg's -q:v 2) keeps it.
+		opts.Set("flags", "+qscale", 0)
+		opts.Set("global_quality", strconv.Itoa(2*qp2Lambda), 0)
 	}
 	if crf > 0 {
 		if !takesCRF {
@@ -402,6 +450,18 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 	if err := e.videoStreamMeta(in); err != nil {
 		return err
 	}
+	if src := astiav.FindPixelFormatByName(in.PixelFormat); !in.Alpha && src != astiav.PixelFormatNone && av.HasAlpha(src) {
+		e.notes = append(e.notes, fmt.Sprintf("the input's alpha (transparency, %s) is dropped: only 8-bit RGBA input keeps it so far", in.PixelFormat))
+	}
+	if in.Alpha && !av.HasAlpha(pf) {
+		e.notes = append(e.notes, fmt.Sprintf("the input's alpha (transparency) is dropped: %s %s has none (PNG keeps it)", name, pf))
+	}
+	if in.Alpha && av.HasAlpha(pf) && !e.rgb {
+		e.notes = append(e.notes, fmt.Sprintf("the input's alpha (transparency) is written opaque: only PNG (rgba) keeps it so far, not %s %s", name, pf))
+	}
+	if isHDR(in.Color.Transfer) && av.BitDepth(pf) <= 8 {
+		e.notes = append(e.notes, fmt.Sprintf("%s (HDR) video written in 8 bits (%s) will show banding; a 10-bit format such as yuv420p10le would not", transferName(in.Color.Transfer), pf))
+	}
 	if e.avf = astiav.AllocFrame(); e.avf == nil {
 		return errors.New("encode: cannot allocate frame")
 	}
@@ -413,7 +473,7 @@ func (e *Encoder) openVideo(of *astiav.OutputFormat, in media.Video) error {
 	}
 	e.pkt = astiav.AllocPacket()
 	if !e.rgb && !o.SourceFormat {
-		if e.sws, err = av.NewFromFloat(e.w, e.h, pf, outputColorspace(in).sws, false); err != nil {
+		if e.sws, err = av.NewFromFloat(e.w, e.h, pf, outputColorspace(in).sws, isJPEGRange(pf)); err != nil {
 			return fmt.Errorf("encode: %w", err)
 		}
 	}
@@ -436,6 +496,17 @@ func (e *Encoder) videoStreamMeta(in media.Video) error {
 			return fmt.Errorf("encode: keep rotation: %w", err)
 		}
 	}
+	// HDR metadata goes with the stream, as ffmpeg copies an input stream's side data.
+	for _, sd := range []struct {
+		t astiav.PacketSideDataType
+		b []byte
+	}{{astiav.PacketSideDataTypeMasteringDisplayMetadata, in.MasteringDisplay}, {astiav.PacketSideDataTypeContentLightLevel, in.ContentLight}} {
+		if len(sd.b) > 0 {
+			if err := e.vs.AddSideData(sd.t, sd.b); err != nil {
+				return fmt.Errorf("encode: keep HDR metadata: %w", err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -449,6 +520,7 @@ func (e *Encoder) WriteCopy(pkt *astiav.Packet) error {
 	pkt.RescaleTs(e.copyTB, e.vs.TimeBase())
 	pkt.SetStreamIndex(e.vs.Index())
 	pkt.SetPos(-1)
+	e.monotonic(pkt)
 	if err := e.ofc.WriteInterleavedFrame(pkt); err != nil {
 		return fmt.Errorf("encode: write video packet: %w", err)
 	}
@@ -465,14 +537,32 @@ func (e *Encoder) addPassthrough(of *astiav.OutputFormat, streams []media.Stream
 			return fmt.Errorf("encode: stream %d to copy has no codec parameters from decode", is.Index)
 		}
 		cp := p.CodecParameters
-		if !av.CanMux(of, cp.CodecID()) {
-			continue
+		// A stream the muxer holds is kept; where it keeps no list (MPEG-TS), audio and
+		// subtitles are, as ffmpeg maps them, and data is not.
+		mt := cp.MediaType()
+		conv := false
+		if !av.CanMux(of, cp.CodecID(), unlisted(of) && (mt == astiav.MediaTypeAudio || mt == astiav.MediaTypeSubtitle)) {
+			// Text subtitles the container cannot hold as they are are converted into a text
+			// codec it holds (SubRip to mov_text for mp4, WebVTT for webm); the rest is left
+			// out and named. ffmpeg 5.1 drops them from mp4 without a word.
+			to := textSubtitleCodec(of)
+			if mt != astiav.MediaTypeSubtitle || !av.IsTextSubtitle(cp.CodecID()) || to == astiav.CodecIDNone {
+				e.skipped = append(e.skipped, is)
+				continue
+			}
+			conv = true
 		}
 		out := e.ofc.NewStream(nil)
 		if out == nil {
 			continue
 		}
-		if err := cp.Copy(out.CodecParameters()); err != nil {
+		if conv {
+			c, err := av.NewSubtitleConverter(cp, av.ToRational(is.TimeBase), textSubtitleCodec(of), out.CodecParameters())
+			if err != nil {
+				return fmt.Errorf("encode: convert subtitle stream %d: %w", is.Index, err)
+			}
+			e.subs[is.Index] = c
+		} else if err := cp.Copy(out.CodecParameters()); err != nil {
 			continue
 		}
 		if err := copyStreamMeta(out, is.Metadata, is.Disposition); err != nil {
@@ -509,11 +599,62 @@ func (e *Encoder) WritePacket(pkt *astiav.Packet) error {
 	if e.closed {
 		return nil
 	}
+	if c := e.subs[pkt.StreamIndex()]; c != nil {
+		return e.writeSubtitle(c, pkt, out)
+	}
 	pkt.RescaleTs(e.inTB[pkt.StreamIndex()], out.TimeBase())
 	pkt.SetStreamIndex(out.Index())
 	pkt.SetPos(-1)
+	e.monotonic(pkt)
 	if err := e.ofc.WriteInterleavedFrame(pkt); err != nil {
+		if errors.Is(err, astiav.ErrInvaliddata) {
+			// A damaged packet the muxer's bitstream filter refuses (an ADTS header cut short):
+			// ffmpeg would stop here; it is left out and counted, like damage at the input.
+			e.refused.Add(1)
+			return nil
+		}
 		return fmt.Errorf("encode: write packet: %w", err)
+	}
+	return nil
+}
+
+// textSubtitleCodec is the text subtitle codec subtitles are converted to for a container: its
+// own default, else the first it holds of mov_text, WebVTT, ASS and SubRip; none if it holds none.
+func textSubtitleCodec(of *astiav.OutputFormat) astiav.CodecID {
+	if id := av.DefaultSubtitleCodec(of); av.IsTextSubtitle(id) && av.CanMux(of, id, false) {
+		return id
+	}
+	for _, id := range []astiav.CodecID{astiav.CodecIDMovText, astiav.CodecIDWebvtt, astiav.CodecIDAss, astiav.CodecIDSubrip} {
+		if av.CanMux(of, id, false) && astiav.FindEncoder(id) != nil {
+			return id
+		}
+	}
+	return astiav.CodecIDNone
+}
+
+// writeSubtitle converts a subtitle packet (e.subs) and muxes the result. The caller holds mu.
+func (e *Encoder) writeSubtitle(c *av.SubtitleConverter, in *astiav.Packet, out *astiav.Stream) error {
+	data, start, dur, err := c.Convert(in)
+	if err != nil {
+		e.refused.Add(1) // a damaged subtitle: left out and counted
+		return nil
+	}
+	if data == nil {
+		return nil
+	}
+	pkt := astiav.AllocPacket()
+	defer pkt.Free()
+	if err := pkt.FromData(data); err != nil {
+		return fmt.Errorf("encode: subtitle packet: %w", err)
+	}
+	us := astiav.NewRational(1, 1000000)
+	pkt.SetPts(astiav.RescaleQ(start, us, out.TimeBase()))
+	pkt.SetDts(pkt.Pts())
+	pkt.SetDuration(astiav.RescaleQ(dur, us, out.TimeBase()))
+	pkt.SetStreamIndex(out.Index())
+	e.monotonic(pkt)
+	if err := e.ofc.WriteInterleavedFrame(pkt); err != nil {
+		return fmt.Errorf("encode: write subtitle packet: %w", err)
 	}
 	return nil
 }
@@ -546,7 +687,16 @@ func (e *Encoder) Encode(f *frame.Frame) error {
 			return fmt.Errorf("encode: convert frame: %w", err)
 		}
 	}
-	e.avf.SetPts(f.PTS)
+	pts := f.PTS
+	if tb := e.cc.TimeBase(); tb != e.inTBVideo {
+		// A time base of one frame (frameRateTB): frames that land on the same tick go one on.
+		pts = astiav.RescaleQ(pts, e.inTBVideo, tb)
+		if e.frames > 0 && pts <= e.lastPTS {
+			pts = e.lastPTS + 1
+		}
+	}
+	e.lastPTS = pts
+	e.avf.SetPts(pts)
 	if err := e.cc.SendFrame(e.avf); err != nil {
 		return fmt.Errorf("encode: %s: %w", e.cc.String(), err)
 	}
@@ -569,6 +719,7 @@ func (e *Encoder) drain() error {
 		e.mu.Lock()
 		e.pkt.RescaleTs(e.cc.TimeBase(), e.vs.TimeBase())
 		e.pkt.SetStreamIndex(e.vs.Index())
+		e.monotonic(e.pkt)
 		err := e.ofc.WriteInterleavedFrame(e.pkt)
 		e.mu.Unlock()
 		if err != nil {
@@ -576,6 +727,43 @@ func (e *Encoder) drain() error {
 		}
 	}
 }
+
+// monotonic repairs a DTS that does not go forward, as ffmpeg does before its muxer
+// (fftools/ffmpeg_mux.c): it becomes the last one written plus one (or the last one, for formats
+// that allow equal DTS), and the PTS is moved no earlier than it. The caller holds mu.
+func (e *Encoder) monotonic(pkt *astiav.Packet) {
+	i, dts := pkt.StreamIndex(), pkt.Dts()
+	if dts == astiav.NoPtsValue || e.ofc.OutputFormat().Flags()&astiav.IOFormatFlags(astiav.IOFormatFlagNotimestamps) != 0 {
+		return
+	}
+	if last, ok := e.lastDTS[i]; ok {
+		least := last + 1
+		if e.ofc.OutputFormat().Flags()&astiav.IOFormatFlags(astiav.IOFormatFlagTsNonstrict) != 0 {
+			least = last
+		}
+		if dts < least {
+			if pts := pkt.Pts(); pts != astiav.NoPtsValue && pts >= dts {
+				pkt.SetPts(max(pts, least))
+			}
+			pkt.SetDts(least)
+			e.fixes.Add(1)
+		}
+	}
+	e.lastDTS[i] = pkt.Dts()
+}
+
+// Counters reports the DTS repaired for the muxer and the damaged packets it refused as -progress
+// keys (sr.Counter).
+func (e *Encoder) Counters(fn func(key string, v int64)) {
+	fn("ts_fixes", e.fixes.Load())
+	fn("refused_packets", e.refused.Load())
+}
+
+// Notes lists, in words, what the output loses of the input (8-bit PQ or HLG).
+func (e *Encoder) Notes() []string { return e.notes }
+
+// Skipped lists the input streams not copied because the container cannot hold them.
+func (e *Encoder) Skipped() []media.Stream { return e.skipped }
 
 // Frames is the number of frames encoded so far.
 func (e *Encoder) Frames() int64 { return e.frames }
@@ -618,6 +806,9 @@ func (e *Encoder) Close(commit bool) (err error) {
 		e.pb = nil
 	}
 	e.sws.Free()
+	for _, c := range e.subs {
+		c.Free()
+	}
 	if e.avf != nil {
 		e.avf.Free()
 	}

@@ -10,24 +10,33 @@ import (
 	"github.com/ugcsr/ugcsr/media"
 )
 
-// writeRGB fills a packed rgb24/rgb48 frame in Go, rounding exactly as frame.To8 does, so a model's
-// 8-bit output survives a PNG bit for bit.
+// writeRGB fills a packed rgb24/rgba/rgb48 frame in Go, rounding exactly as frame.To8 does, so a
+// model's 8-bit output survives a PNG bit for bit. rgba takes the frame's alpha, opaque without.
 func writeRGB(dst *astiav.Frame, f *frame.Frame) {
 	stride := dst.Linesize()[0]
 	data := av.Plane(dst, 0)
 	r, g, b := f.Plane(0), f.Plane(1), f.Plane(2)
 	deep := dst.PixelFormat() == astiav.PixelFormatRgb48Le
+	rgba := dst.PixelFormat() == astiav.PixelFormatRgba
+	alpha := len(f.Alpha) == f.W*f.H
 	for y := 0; y < f.H; y++ {
 		row := data[y*stride:]
 		for x := 0; x < f.W; x++ {
 			i := y*f.W + x
-			if deep {
+			switch {
+			case deep:
 				put16(row[6*x:], r[i])
 				put16(row[6*x+2:], g[i])
 				put16(row[6*x+4:], b[i])
-				continue
+			case rgba:
+				a := uint8(255)
+				if alpha {
+					a = frame.To8(f.Alpha[i])
+				}
+				row[4*x], row[4*x+1], row[4*x+2], row[4*x+3] = frame.To8(r[i]), frame.To8(g[i]), frame.To8(b[i]), a
+			default:
+				row[3*x], row[3*x+1], row[3*x+2] = frame.To8(r[i]), frame.To8(g[i]), frame.To8(b[i])
 			}
-			row[3*x], row[3*x+1], row[3*x+2] = frame.To8(r[i]), frame.To8(g[i]), frame.To8(b[i])
 		}
 	}
 }
@@ -43,11 +52,51 @@ func put16(b []byte, v float32) {
 	b[0], b[1] = byte(u), byte(u>>8)
 }
 
-// pickPixFmt validates -pix_fmt against the encoder, defaulting to yuv420p (rgb24 for PNG).
-func pickPixFmt(name string, c *astiav.Codec) (astiav.PixelFormat, error) {
+// limitedTwin maps a full-range J format to its limited-range twin.
+func limitedTwin(pf astiav.PixelFormat) astiav.PixelFormat {
+	switch pf {
+	case astiav.PixelFormatYuvj420P:
+		return astiav.PixelFormatYuv420P
+	case astiav.PixelFormatYuvj422P:
+		return astiav.PixelFormatYuv422P
+	case astiav.PixelFormatYuvj444P:
+		return astiav.PixelFormatYuv444P
+	}
+	return pf
+}
+
+// isJPEGRange reports the full-range ("J") YUV formats.
+func isJPEGRange(pf astiav.PixelFormat) bool {
+	switch pf {
+	case astiav.PixelFormatYuvj420P, astiav.PixelFormatYuvj422P, astiav.PixelFormatYuvj444P, astiav.PixelFormatYuvj440P:
+		return true
+	}
+	return false
+}
+
+// pickPixFmt validates -pix_fmt against the encoder. Without one, a YUV input's format is
+// followed as ffmpeg follows it (the encoder's format that loses least of it: 10-bit stays 10-bit,
+// 4:2:2 and 4:4:4 stay where the encoder has them); full-range J formats count as their
+// limited-range twins, since the output is limited range. RGB input to an RGB encoder (PNG) is
+// followed too (16-bit stays 16-bit); to a YUV encoder it gets yuv420p, where ffmpeg would give
+// libx264 4:4:4, which phones do not play. With alpha (frames carry it), a format with alpha is
+// preferred where the encoder has one (rgba for PNG).
+func pickPixFmt(name string, c *astiav.Codec, input string, alpha bool) (astiav.PixelFormat, error) {
 	supported := c.PixelFormats()
+	if name == "" && len(supported) > 0 && c.ID() != astiav.CodecIDMjpeg {
+		src := limitedTwin(astiav.FindPixelFormatByName(input))
+		yuv := src != astiav.PixelFormatNone && !av.IsRGB(src) && av.PlanesOf(src).Valid()
+		if pf := av.BestPixelFormat(supported, src, alpha); pf != astiav.PixelFormatNone && !isJPEGRange(pf) &&
+			(yuv || av.IsRGB(src) && av.IsRGB(pf)) { // RGB stays RGB where the encoder has it: 16-bit PNG stays 16-bit
+			return pf, nil
+		}
+	}
 	if name == "" {
 		want := []astiav.PixelFormat{astiav.PixelFormatYuv420P, astiav.PixelFormatRgb24}
+		if c.ID() == astiav.CodecIDMjpeg {
+			// JPEG is full range: ffmpeg picks yuvj420p (plain yuv420p needs -strict unofficial).
+			want = []astiav.PixelFormat{astiav.PixelFormatYuvj420P}
+		}
 		for _, w := range want {
 			for _, p := range supported {
 				if p == w {
@@ -102,6 +151,9 @@ func sourcePixFmt(o Options, in media.Video, c *astiav.Codec) (astiav.PixelForma
 	pf := astiav.FindPixelFormatByName(in.PixelFormat)
 	if pf == astiav.PixelFormatNone || !in.Planes.Valid() {
 		return pf, fmt.Errorf("encode: %s is not a planar YUV format", in.PixelFormat)
+	}
+	if c.ID() == astiav.CodecIDMjpeg && !isJPEGRange(pf) {
+		return pf, fmt.Errorf("encode: JPEG takes full-range YUV, not %s", in.PixelFormat)
 	}
 	for _, p := range c.PixelFormats() {
 		if p == pf {
@@ -167,4 +219,14 @@ func outputColorspace(in media.Video) colorspaceChoice {
 		c.trc = media.ColorTransferBT709
 	}
 	return c
+}
+
+// isHDR reports the high-dynamic-range transfers: PQ (SMPTE ST 2084) and HLG (ARIB STD-B67).
+func isHDR(t media.ColorTransfer) bool {
+	return t == media.ColorTransferSMPTE2084 || t == media.ColorTransferARIBSTDB67
+}
+
+func transferName(t media.ColorTransfer) string {
+	_, _, _, name := av.ColorNames(media.Color{Transfer: t})
+	return name
 }

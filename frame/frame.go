@@ -35,6 +35,10 @@ type Frame struct {
 	Pix []float32
 	// YUV holds the picture in the source's own planar YUV format instead of Pix (nil otherwise).
 	YUV *YUV
+	// Alpha is the picture's alpha plane, W*H values in [0,1] (0 transparent), or empty when the
+	// source has none. Backends never see it: the pipeline resizes it with the classical
+	// resampler beside the model's colour. A pooled frame keeps the buffer for its next use.
+	Alpha []float32
 
 	// PTS is the presentation timestamp in the source stream's time base. It is carried to the
 	// output untouched, which is what keeps variable-frame-rate input variable.
@@ -165,11 +169,12 @@ func NewYUVPool(w, h int, p media.Planes) *Pool {
 	return &Pool{w: w, h: h, planes: p}
 }
 
-// Get returns a frame of the pool's size with undefined pixels and zeroed metadata.
+// Get returns a frame of the pool's size with undefined pixels, zeroed metadata and no alpha.
 func (p *Pool) Get() *Frame {
 	if v := p.p.Get(); v != nil {
 		f := v.(*Frame)
 		f.CopyMeta(&Frame{})
+		f.Alpha = f.Alpha[:0] // keep the buffer, but no alpha until someone sets it
 		return f
 	}
 	var f *Frame
@@ -192,4 +197,15 @@ func (p *Pool) put(f *Frame) {
 // String describes the frame for logs.
 func (f *Frame) String() string {
 	return fmt.Sprintf("frame #%d %dx%d pts=%d", f.Index, f.W, f.H, f.PTS)
+}
+
+// SetAlpha gives the frame an alpha plane of its size, reusing its buffer, and returns it for
+// filling.
+func (f *Frame) SetAlpha() []float32 {
+	n := f.W * f.H
+	if cap(f.Alpha) < n {
+		f.Alpha = make([]float32, n)
+	}
+	f.Alpha = f.Alpha[:n:n]
+	return f.Alpha
 }

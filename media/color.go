@@ -56,4 +56,6 @@ const (
 	ColorTransferBT709       ColorTransfer = 1
 	ColorTransferUnspecified ColorTransfer = 2
 	ColorTransferSMPTE170M   ColorTransfer = 6
+	ColorTransferSMPTE2084   ColorTransfer = 16 // PQ, HDR10
+	ColorTransferARIBSTDB67  ColorTransfer = 18 // HLG
 )

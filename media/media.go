@@ -40,6 +40,14 @@ type Video struct {
 	// none), kept for the muxer; Rotation is its angle in degrees. Pixels are never rotated.
 	DisplayMatrix []byte
 	Rotation      float64
+	// Alpha reports that frames carry an alpha plane (frame.Frame.Alpha), for outputs that hold one.
+	Alpha bool
+	// FieldOrder is the field order of interlaced video as ffprobe names it ("tt", "bb", "tb",
+	// "bt"), which the decoder then deinterlaces; "" for progressive or unknown.
+	FieldOrder string
+	// MasteringDisplay and ContentLight are HDR metadata of the stream as FFmpeg holds it
+	// (AVMasteringDisplayMetadata, AVContentLightMetadata; nil if none), kept for the muxer.
+	MasteringDisplay, ContentLight []byte
 	// Metadata holds the stream's tags in their order; Disposition its flags.
 	Metadata    []Tag
 	Disposition Disposition

@@ -146,6 +146,13 @@ type Result struct {
 	Stats        Stats
 	// Resume describes the segments of a resumable job (Config.Resume); nil otherwise.
 	Resume *ResumeState
+	// NotCopied are the input's streams the output's container cannot hold, left out.
+	NotCopied []media.Stream
+	// Notes say in words what the output loses of the input (encode.Encoder.Notes).
+	Notes []string
+	// Damage is what a damaged input lost (decode.Damage); with Input.Strict any damage fails the
+	// job instead.
+	Damage decode.Damage
 }
 
 // ErrNoFrames is returned when the input yields no video frame at all.
@@ -169,6 +176,9 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		return runResumable(ctx, cfg)
 	}
 	if err := encode.CheckOutput(cfg.Output); err != nil {
+		return res, err
+	}
+	if err := encode.CheckNotInput(cfg.Output.Output, cfg.Input.Input); err != nil {
 		return res, err
 	}
 	dec, err := decode.Open(ctx, cfg.Input)
@@ -206,12 +216,15 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 			enc.Close(false)
 		}
 	}()
+	res.NotCopied = enc.Skipped()
+	res.Notes = enc.Notes()
 	// The decoder was opened before the encoder existed; hand it the packet sink now.
 	dec.SetOnPacket(enc.WritePacket)
 
 	r := j.newRunner(dec, enc, ups, batch, outPool, info)
 	stats, err := r.run(ctx)
 	res.Stats = stats
+	res.Damage = dec.Damage()
 	res.Frames = stats.Frames
 	if err != nil {
 		return res, err
@@ -391,13 +404,14 @@ func OutputSize(in image.Point, scale float64, size image.Point) (image.Point, e
 	case scale == 0:
 		scale = 2
 	}
-	if scale < 0.25 || scale > 8 {
+	if !(scale >= 0.25 && scale <= 8) { // refuses NaN too
 		return image.Point{}, fmt.Errorf("scale %g is out of range (0.25 to 8)", scale)
 	}
 	return image.Pt(even(float64(in.X)*scale), even(float64(in.Y)*scale)), nil
 }
 
 type runner struct {
+	alpha    alphaResizer // the encoding goroutine's
 	cfg      Config
 	dec      *decode.Decoder
 	enc      *encode.Encoder
@@ -630,6 +644,9 @@ func (r *runner) emit(it item, last **frame.Frame) error {
 		}
 		r.dups.Add(1)
 	} else {
+		if err := r.alpha.resize(out, it.src); err != nil {
+			return err
+		}
 		if err := r.enc.Encode(out); err != nil {
 			return err
 		}
@@ -675,7 +692,7 @@ func (r *runner) stats(done bool) Stats {
 		s.ETA = time.Duration(float64(s.Total-s.Frames) / s.FPS * float64(time.Second))
 	}
 	s.Counters = append(s.Counters, Counter{"dup_frames", r.dups.Load()})
-	for _, x := range []any{r.analyzer, r.backend} {
+	for _, x := range []any{r.dec, r.enc, r.analyzer, r.backend} {
 		if c, ok := x.(sr.Counter); ok {
 			c.Counters(func(k string, v int64) { s.Counters = append(s.Counters, Counter{k, v}) })
 		}

@@ -25,7 +25,7 @@ func reorderArgs(args []string, app *cli.App) []string {
 		}
 	}
 	var flags, positional []string
-	seenInput := false
+	seenInput, dashDash := false, false
 	for i := 1; i < len(args); i++ {
 		a := args[i]
 		if a == "-" || !strings.HasPrefix(a, "-") {
@@ -33,6 +33,9 @@ func reorderArgs(args []string, app *cli.App) []string {
 			continue
 		}
 		if a == "--" {
+			// Everything after is positional, and stays so: the "--" goes before the positional
+			// arguments, or a name such as -x.mp4 after it would be parsed as a flag.
+			dashDash = true
 			positional = append(positional, args[i+1:]...)
 			break
 		}
@@ -55,6 +58,9 @@ func reorderArgs(args []string, app *cli.App) []string {
 		}
 	}
 	out := append([]string{args[0]}, flags...)
+	if dashDash {
+		out = append(out, "--")
+	}
 	return append(out, positional...)
 }
 

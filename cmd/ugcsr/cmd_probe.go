@@ -12,6 +12,7 @@ import (
 
 	"github.com/ugcsr/ugcsr/decode"
 	"github.com/ugcsr/ugcsr/internal/appcache"
+	"github.com/ugcsr/ugcsr/internal/av"
 	"github.com/ugcsr/ugcsr/sr/ort"
 )
 
@@ -52,7 +53,8 @@ func probeCommand() *cli.Command {
 			fmt.Fprintf(w, "video:    #%d %s %dx%d %s, SAR %d:%d, %d/%d fps, time base %d/%d\n",
 				v.Index, v.Codec, v.Width, v.Height, v.PixelFormat, v.SampleAspectRatio.Num, v.SampleAspectRatio.Den,
 				v.FrameRate.Num, v.FrameRate.Den, v.TimeBase.Num, v.TimeBase.Den)
-			fmt.Fprintf(w, "colour:   space %d, range %d, primaries %d, transfer %d (FFmpeg enum values)\n", v.Color.Space, v.Color.Range, v.Color.Primaries, v.Color.Transfer)
+			space, rng, prim, trc := av.ColorNames(v.Color)
+			fmt.Fprintf(w, "colour:   space %s, range %s, primaries %s, transfer %s (as ffprobe names them)\n", space, rng, prim, trc)
 			if v.DisplayMatrix != nil {
 				fmt.Fprintf(w, "rotation: %g degrees (kept as metadata)\n", v.Rotation)
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"image"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -56,7 +57,7 @@ func (o *upscaleOptions) flags() []cli.Flag {
 		&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Value: backends.Default, EnvVars: []string{"UGCSR_MODEL"},
 			Usage: "realesrgan-x4fast, realesrgan-x4plus, lanczos, bicubic, PATH.onnx or diffusion:DIR", Destination: &o.model},
 		&cli.StringFlag{Name: "c:v", Aliases: []string{"vcodec"}, Usage: "video encoder: libx264 (default), libx265, libvpx-vp9, libaom-av1, png, ...", Destination: &o.codec},
-		&cli.IntFlag{Name: "crf", Usage: "constant rate factor", DefaultText: "18 where the encoder takes one", Destination: &o.crf},
+		&cli.IntFlag{Name: "crf", Usage: "constant rate factor: 0 to 51 for libx264 and libx265, 0 to 63 for VP9 and AV1", DefaultText: "18 where the encoder takes one", Destination: &o.crf},
 		&cli.StringFlag{Name: "preset", Usage: "encoder preset (default medium for x264/x265)", Destination: &o.preset},
 		&cli.StringFlag{Name: "pix_fmt", Usage: "output pixel format, e.g. yuv420p, yuv420p10le (default yuv420p; lanczos and bicubic keep the input's planar YUV format)", Destination: &o.pixFmt},
 		&cli.StringFlag{Name: "b:v", Usage: "video bit rate, e.g. 8M", Destination: &o.bitrate},
@@ -65,6 +66,7 @@ func (o *upscaleOptions) flags() []cli.Flag {
 		&cli.Int64Flag{Name: "frames:v", Aliases: []string{"vframes"}, Usage: "stop after this many video frames", DefaultText: "all", Destination: &o.frames},
 		&cli.BoolFlag{Name: "y", Usage: "overwrite the output if it exists", DisableDefaultText: true, Destination: &o.overwrite},
 		&cli.BoolFlag{Name: "n", Usage: "never overwrite the output (the default)", DisableDefaultText: true, Destination: &o.noOverwrite},
+		&cli.BoolFlag{Name: "strict", Usage: "fail (exit 1, no output) at the first sign of damage in the input, instead of writing what decodes and reporting what was lost", DisableDefaultText: true, Destination: &o.cfg.Input.Strict},
 		&cli.StringFlag{Name: "loglevel", Aliases: []string{"v"}, Value: "info", Usage: "quiet, error, warning, info, verbose or debug", Destination: &o.loglevel},
 		&cli.StringFlag{Name: "progress", Usage: "write ffmpeg-style key=value progress to pipe:1, pipe:2 or a file", Destination: &o.progress},
 		&cli.IntFlag{Name: "workers", Usage: "backend workers", DefaultText: "1 for ONNX models, cores for classical", Destination: &o.workers},
@@ -114,6 +116,9 @@ func (o *upscaleOptions) finalize(c *cli.Context) error {
 	if o.overwrite && o.noOverwrite {
 		return usageError{"-y and -n contradict each other"}
 	}
+	if err := o.refuseValues(c); err != nil {
+		return err
+	}
 	return o.build()
 }
 
@@ -130,6 +135,9 @@ func (o *upscaleOptions) build() (err error) {
 	if o.t != "" {
 		if cfg.Input.Duration, err = parseTime(o.t); err != nil {
 			return usageError{"-t: " + err.Error()}
+		}
+		if cfg.Input.Duration <= 0 {
+			return usageError{fmt.Sprintf("-t %s: want a duration above 0", o.t)}
 		}
 	}
 	if o.vf != "" {
@@ -251,6 +259,18 @@ func runUpscale(c *cli.Context, o *upscaleOptions, stop <-chan struct{}) error {
 		o.log.errorf("interrupted: wrote a playable partial output to %s (%d frames)", where, res.Frames)
 		return errInterrupted
 	}
+	if fo := res.Input.Video.FieldOrder; fo != "" {
+		o.log.infof("interlaced input (field order %s): deinterlaced with FFmpeg's bwdif before the model", fo)
+	}
+	for _, n := range res.Notes {
+		o.log.warnf("%s", n)
+	}
+	for _, s := range res.NotCopied {
+		o.log.warnf("not copied: stream #%d (%s %s): the output's container cannot hold it", s.Index, s.Type, s.Codec)
+	}
+	if report := damageReport(res); report != "" {
+		o.log.warnf("damaged input: %s", report)
+	}
 	o.log.infof("wrote %s: %d frames %dx%d -> %dx%d with %s in %.1fs (%.2f fps)",
 		where, res.Frames, res.InSize.X, res.InSize.Y, res.OutSize.X, res.OutSize.Y, res.Model, st.Elapsed.Seconds(), st.FPS)
 	return nil
@@ -272,6 +292,9 @@ func (o *upscaleOptions) reportLeftovers() {
 	}
 }
 
+// maxSeconds is the longest time parseTime takes: about 292 years overflow a time.Duration.
+const maxSeconds = 1e9
+
 // parseTime accepts seconds ("12.5") or [HH:]MM:SS[.frac], as ffmpeg does.
 func parseTime(s string) (time.Duration, error) {
 	parts := strings.Split(s, ":")
@@ -281,13 +304,19 @@ func parseTime(s string) (time.Duration, error) {
 	var total float64
 	for _, p := range parts {
 		v, err := strconv.ParseFloat(p, 64)
-		if err != nil || v < 0 {
+		if err != nil || !(v >= 0) || math.IsInf(v, 0) { // !(v >= 0) refuses NaN too
 			return 0, fmt.Errorf("bad time %q", s)
 		}
 		total = total*60 + v
 	}
+	if total > maxSeconds {
+		return 0, fmt.Errorf("time %q is too long", s)
+	}
 	return time.Duration(total * float64(time.Second)), nil
 }
+
+// maxSide is the largest output side -vf takes, checked before anything is allocated (8K is 7680).
+const maxSide = 16384
 
 // parseScaleFilter reads "scale=W:H" (or "W:H", "scale=w=W:h=H").
 func parseScaleFilter(s string) (image.Point, error) {
@@ -299,7 +328,7 @@ func parseScaleFilter(s string) (image.Point, error) {
 	}
 	w, err1 := strconv.Atoi(parts[0])
 	h, err2 := strconv.Atoi(parts[1])
-	if err1 != nil || err2 != nil || (w <= 0 && h <= 0) || w == 0 || h == 0 {
+	if err1 != nil || err2 != nil || (w <= 0 && h <= 0) || w == 0 || h == 0 || w < -2 || h < -2 || w > maxSide || h > maxSide {
 		return image.Point{}, fmt.Errorf("bad size %q (want W:H, one side may be -1 or -2)", s)
 	}
 	return image.Pt(w, h), nil
@@ -315,7 +344,7 @@ func parseBitrate(s string) (int64, error) {
 		mult, s = 1e6, s[:len(s)-1]
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v <= 0 {
+	if err != nil || !(v*mult >= 1 && v*mult <= 1e12) { // also refuses NaN and Inf; 1 Tbit/s is no bit rate
 		return 0, fmt.Errorf("bad bit rate %q", s)
 	}
 	return int64(v * mult), nil

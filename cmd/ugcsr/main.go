@@ -16,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ugcsr/ugcsr/decode"
 	"github.com/ugcsr/ugcsr/encode"
 	"github.com/ugcsr/ugcsr/sr/diffusion"
 	"github.com/ugcsr/ugcsr/sr/ort"
@@ -101,6 +102,8 @@ func flagHint(err error) string {
 		return " (run scripts/setup.sh)"
 	case errors.Is(err, diffusion.ErrPrompt):
 		return " (drop --prompt)"
+	case errors.Is(err, decode.ErrIndexAtEnd):
+		return " (give the file by name, or remux it once with ffmpeg -movflags +faststart)"
 	case errors.Is(err, encode.ErrExists):
 		return " (use -y to overwrite)"
 	}
@@ -118,6 +121,7 @@ func oneLine(s string) string {
 
 func newApp(stop <-chan struct{}) *cli.App {
 	up := &upscaleOptions{}
+	cli.FlagStringer = ffmpegFlagString
 	return &cli.App{
 		Name:  "ugcsr",
 		Usage: "upscale short-form video with super-resolution models",

@@ -199,66 +199,6 @@ func TestPipeRoundTrip(t *testing.T) {
 	}
 }
 
-// TestBadInputs: one line on stderr, a non-zero exit, and no output left behind.
-func TestBadInputs(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	clip := smallClip(t)
-	whole, err := os.ReadFile(clip)
-	if err != nil {
-		t.Fatal(err)
-	}
-	audioOnly := filepath.Join(dir, "audio.m4a")
-	mediatest.FFmpeg(t, "-f", "lavfi", "-i", "sine=f=440", "-t", "1", "-c:a", "aac", audioOnly)
-	existing := write("existing.mp4", []byte("keep me"))
-
-	cases := []struct {
-		name, in, out string
-		want          string // in the error line
-	}{
-		{"missing file", filepath.Join(dir, "nope.mp4"), "out1.mp4", "No such file"},
-		{"zero-byte file", write("empty.mp4", nil), "out2.mp4", "nvalid data"},
-		{"mp4 cut in half", write("half.mp4", whole[:len(whole)/2]), "out3.mp4", "truncated"},
-		{"text renamed .mp4", write("text.mp4", []byte("just some text, not a video\n")), "out4.mp4", "nvalid data"},
-		{"audio-only file", audioOnly, "out5.mp4", "no video stream"},
-		{"unwritable output path", clip, filepath.Join(dir, "no", "such", "dir", "o.mp4"), "cannot write"},
-		{"existing output without -y", clip, existing, "exists"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			out := c.out
-			if !filepath.IsAbs(out) {
-				out = filepath.Join(dir, out)
-			}
-			before, _ := os.ReadFile(out)
-			_, stderr, code := ugcsr(t, nil, "-i", c.in, "--model", "lanczos", out)
-			if code == 0 {
-				t.Fatal("exit 0")
-			}
-			lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
-			if len(lines) != 1 || !strings.Contains(lines[0], c.want) {
-				t.Fatalf("stderr %q, want one line containing %q", stderr, c.want)
-			}
-			after, err := os.ReadFile(out)
-			if before == nil && err == nil {
-				t.Fatalf("output %s was left behind", out)
-			}
-			if before != nil && !bytes.Equal(before, after) {
-				t.Fatal("existing output was modified")
-			}
-			if parts, _ := filepath.Glob(filepath.Join(dir, ".*.part")); len(parts) > 0 {
-				t.Fatalf("temporary files left: %v", parts)
-			}
-		})
-	}
-}
-
 // TestOverwrite: -y replaces, -n refuses.
 func TestOverwrite(t *testing.T) {
 	clip := smallClip(t)

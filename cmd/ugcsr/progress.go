@@ -124,3 +124,23 @@ func endState(res pipeline.Result, err error) string {
 	}
 	return preview.Failed
 }
+
+// damageReport is what a damaged input lost, in one line ("" when nothing was), with the DTS the
+// encoder repaired for the muxer and the damaged packets it refused.
+func damageReport(res pipeline.Result) string {
+	r := res.Damage.String()
+	for _, c := range res.Stats.Counters {
+		what := map[string]string{"ts_fixes": "timestamp%s moved forward for the muxer", "refused_packets": "damaged packet%s the muxer refused left out"}[c.Key]
+		if what != "" && c.Value > 0 {
+			if r != "" {
+				r += ", "
+			}
+			plural := "s"
+			if c.Value == 1 {
+				plural = ""
+			}
+			r += fmt.Sprintf("%d "+what, c.Value, plural)
+		}
+	}
+	return r
+}

@@ -9,8 +9,19 @@ package av
 #cgo pkg-config: libavformat libavcodec libavutil
 #include <libavformat/avformat.h>
 #include <libavutil/frame.h>
+#include <libavcodec/codec_par.h>
 #include <libavutil/pixdesc.h>
 #include <malloc.h>
+
+static int ugcsr_pix_fmt_alpha(int fmt) {
+	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
+	return d && (d->flags & AV_PIX_FMT_FLAG_ALPHA);
+}
+
+static int ugcsr_pix_fmt_depth(int fmt) {
+	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
+	return d ? d->comp[0].depth : 0;
+}
 
 static int ugcsr_pix_fmt_rgb(int fmt) {
 	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
@@ -75,8 +86,39 @@ func ColorOf(cp *astiav.CodecParameters) media.Color {
 // IsRGB reports whether a pixel format holds RGB rather than YUV (av_pix_fmt_desc_get).
 func IsRGB(pf astiav.PixelFormat) bool { return C.ugcsr_pix_fmt_rgb(C.int(pf)) != 0 }
 
+// FieldOrder names a stream's field order as ffprobe does: "progressive", "tt", "bb", "tb", "bt",
+// or "unknown".
+func FieldOrder(cp *astiav.CodecParameters) string {
+	switch (*C.AVCodecParameters)(cptr(cp)).field_order {
+	case C.AV_FIELD_PROGRESSIVE:
+		return "progressive"
+	case C.AV_FIELD_TT:
+		return "tt"
+	case C.AV_FIELD_BB:
+		return "bb"
+	case C.AV_FIELD_TB:
+		return "tb"
+	case C.AV_FIELD_BT:
+		return "bt"
+	}
+	return "unknown"
+}
+
+// HasAlpha reports a pixel format with an alpha component (av_pix_fmt_desc_get).
+func HasAlpha(pf astiav.PixelFormat) bool { return C.ugcsr_pix_fmt_alpha(C.int(pf)) != 0 }
+
+// BitDepth is the bits per sample of a pixel format's first component (av_pix_fmt_desc_get).
+func BitDepth(pf astiav.PixelFormat) int { return int(C.ugcsr_pix_fmt_depth(C.int(pf))) }
+
 // BestEffortTimestamp is the frame's best_effort_timestamp.
 func BestEffortTimestamp(f *astiav.Frame) int64 { return int64(cFrame(f).best_effort_timestamp) }
+
+// FrameDamaged reports a frame the decoder output with errors concealed (AV_FRAME_FLAG_CORRUPT or
+// decode_error_flags).
+func FrameDamaged(f *astiav.Frame) bool {
+	c := cFrame(f)
+	return c.flags&C.AV_FRAME_FLAG_CORRUPT != 0 || c.decode_error_flags != 0
+}
 
 // FrameDuration is the frame's pkt_duration, in its stream's time base.
 func FrameDuration(f *astiav.Frame) int64 { return int64(cFrame(f).pkt_duration) }
