@@ -176,6 +176,9 @@ const srtCues = "1\n00:00:00,200 --> 00:00:00,900\nHello there\n\n2\n00:00:01,00
 var hostileCases = []hostileCase{
 	{kind: "command line", what: "scale NaN", args: []string{"-i", "SMALL.mp4", "-s", "NaN", "OUT.mp4"}, code: 2, says: "-s NaN: want a scale factor above 0"},
 	{kind: "command line", what: "scale 0", args: []string{"-i", "SMALL.mp4", "-s", "0", "OUT.mp4"}, code: 2, says: "-s 0: want a scale factor above 0"},
+	{kind: "command line", what: "--resume from a pipe", args: []string{"-i", "-", "--resume", "OUT.mp4"}, in: "SMALL.mp4", code: 1, says: "a resumable job needs an input file"},
+	{kind: "command line", what: "--segment-seconds too short", args: []string{"-i", "SMALL.mp4", "--resume", "--segment-seconds", "0.001", "OUT.mp4"}, code: 2, says: "--segment-seconds 0.001: want a length from 0.04 to 86400 seconds"},
+	{kind: "command line", what: "batch without an output directory", args: []string{"batch", "-i", "SMALL.mp4"}, code: 2, says: "batch: give -i DIR and -o OUTDIR"},
 	{kind: "command line", what: "scale above 8", args: []string{"-i", "SMALL.mp4", "-s", "9", "OUT.mp4"}, code: 1, says: "scale 9 is out of range (0.25 to 8)"},
 	{kind: "command line", what: "duration 0", args: []string{"-i", "SMALL.mp4", "-t", "0", "OUT.mp4"}, code: 2, says: "-t 0: want a duration above 0"},
 	{kind: "command line", what: "duration NaN", args: []string{"-i", "SMALL.mp4", "-t", "NaN", "OUT.mp4"}, code: 2, says: `-t: bad time "NaN"`},
