@@ -95,7 +95,7 @@ func Open(dir string, cfg Config) (*Backend, error) {
 // inputs and outputs with the manifest's, returning one error that lists every difference.
 func CheckGraphs(m *Manifest) error {
 	var errs []string
-	for _, role := range []string{GraphSAM, GraphDenoiser, GraphVAEDecoder, GraphVAEEncoder, GraphTextEncoder, GraphTagger} {
+	for _, role := range []string{GraphSAM, GraphDenoiser, GraphVAEDecoder, GraphVAEEncoder, GraphTextEncoder, GraphTagger, GraphSAMKV, GraphDenoiserKV} {
 		spec := m.Graphs[role]
 		if spec == nil {
 			continue

@@ -116,7 +116,7 @@ func Write(dir string, o Options) (*Report, error) {
 		}
 		rep.Params[g.file] = b.params
 	}
-	if err := writeManifest(dir, c, o.Seed); err != nil {
+	if err := writeManifest(dir, c, o.Seed, o.KV, o.Compute); err != nil {
 		return nil, err
 	}
 	return rep, nil
@@ -201,7 +201,7 @@ func kvNames(c Config) []string {
 
 // writeManifest writes manifest.json (format ugcsr-diffusion/1) and the three text contexts,
 // random float16 of the configured size.
-func writeManifest(dir string, c Config, seed uint64) error {
+func writeManifest(dir string, c Config, seed uint64, kv bool, compute onnx.DType) error {
 	f16 := "float16"
 	ioSpec := func(role, name, dtype string, shape ...any) map[string]any {
 		m := map[string]any{"name": name, "dtype": dtype, "shape": shape}
@@ -250,6 +250,15 @@ func writeManifest(dir string, c Config, seed uint64) error {
 		"embeddings":       map[string]any{},
 		"denoiser_macs":    unet.MACs + cn.MACs,
 		"denoiser_macs_at": []int{64, 64},
+	}
+	if kv {
+		n := c.SAMKVCost().Outputs
+		ct := map[onnx.DType]string{onnx.Float: "float32", onnx.Float16: f16}[compute]
+		graphs := m["graphs"].(map[string]any)
+		graphs["sam_kv"] = map[string]any{"file": FileSAMKV,
+			"inputs":  []any{ioSpec("sam", "sam_hidden_states", f16, 1, T, D)},
+			"outputs": []any{ioSpec("kv", "sam_kv", ct, 1, n)}}
+		graphs["denoiser_kv"] = den(FileDenoiserK, ioSpec("kv", "sam_kv", ct, 1, n))
 	}
 	rng := rand.New(rand.NewPCG(seed, 77))
 	for _, k := range []string{"negative", "positive_wild", "positive_synthetic"} {
