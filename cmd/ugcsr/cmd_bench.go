@@ -93,6 +93,7 @@ func benchDiffusionCommand() *cli.Command {
 	var steps int
 	var guidance float64
 	var noMatMul bool
+	var memGB float64
 	return &cli.Command{
 		Name:  "diffusion",
 		Usage: "time denoiser steps on latent tiles of a diffusion bundle, count their FLOPs and memory",
@@ -102,6 +103,7 @@ func benchDiffusionCommand() *cli.Command {
 			&cli.IntSliceFlag{Name: "tile", Value: cli.NewIntSlice(64, 90), Usage: "latent tile sides, in order (64 = a 512x512 frame; 90 = the windows of a 1280x720 frame at scale 1)", Destination: &tiles},
 			&cli.IntFlag{Name: "steps", Aliases: []string{"runs"}, Value: 5, Usage: "timed denoiser steps per tile, after one warm-up step", Destination: &steps},
 			&cli.Float64Flag{Name: "guidance", Usage: "guidance scale (> 1: batch 2; <= 1: batch 1)", DefaultText: "8.5 (the wild preset's)", Destination: &guidance},
+			&cli.Float64Flag{Name: "mem-limit", Usage: "GB a tile may need; larger tiles are reported, not run", DefaultText: "what the system has available", Destination: &memGB},
 			&cli.BoolFlag{Name: "no-matmul", Usage: "skip measuring the CPU's MatMul rate", Destination: &noMatMul},
 		},
 		Action: func(c *cli.Context) error {
@@ -125,7 +127,7 @@ func benchDiffusionCommand() *cli.Command {
 			}
 			t0 := time.Now()
 			r, err := diffusion.Bench(c.Context, dir, backends.DiffusionConfig(o), diffusion.BenchOptions{
-				Tiles: tiles.Value(), Runs: steps, Frame: image.Pt(1280, 720), MatMul: !noMatMul})
+				Tiles: tiles.Value(), Runs: steps, Frame: image.Pt(1280, 720), MatMul: !noMatMul, MemLimit: int64(memGB * 1e9)})
 			if err != nil {
 				return err
 			}
