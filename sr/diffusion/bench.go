@@ -102,7 +102,11 @@ func (r *BenchResult) String() string {
 		if t.Uncounted > 0 {
 			fmt.Fprintf(&s, ", %d nodes uncounted", t.Uncounted)
 		}
-		fmt.Fprintf(&s, "), %.1f GFLOP/s", t.TFLOPS*1e3)
+		if t.TFLOPS >= 1 {
+			fmt.Fprintf(&s, "), %.1f TFLOP/s", t.TFLOPS)
+		} else {
+			fmt.Fprintf(&s, "), %.1f GFLOP/s", t.TFLOPS*1e3)
+		}
 		if r.MatMulGFLOPS > 0 {
 			fmt.Fprintf(&s, " (%.0f%% of MatMul)", 100*t.TFLOPS*1e3/r.MatMulGFLOPS)
 		}
