@@ -92,7 +92,7 @@ func benchDiffusionCommand() *cli.Command {
 	var tiles cli.IntSlice
 	var steps int
 	var guidance float64
-	var noMatMul bool
+	var noMatMul, frameGraphs bool
 	var memGB float64
 	return &cli.Command{
 		Name:  "diffusion",
@@ -104,6 +104,7 @@ func benchDiffusionCommand() *cli.Command {
 			&cli.IntFlag{Name: "steps", Aliases: []string{"runs"}, Value: 5, Usage: "timed denoiser steps per tile, after one warm-up step", Destination: &steps},
 			&cli.Float64Flag{Name: "guidance", Usage: "guidance scale (> 1: batch 2; <= 1: batch 1)", DefaultText: "8.5 (the wild preset's)", Destination: &guidance},
 			&cli.Float64Flag{Name: "mem-limit", Usage: "GB a tile may need; larger tiles are reported, not run", DefaultText: "what the system has available", Destination: &memGB},
+			&cli.BoolFlag{Name: "frame-graphs", Usage: "also time the SAM encoder and the VAE decoder once, for a 1280x720 frame", Destination: &frameGraphs},
 			&cli.BoolFlag{Name: "no-matmul", Usage: "skip measuring the CPU's MatMul rate", Destination: &noMatMul},
 		},
 		Action: func(c *cli.Context) error {
@@ -127,7 +128,7 @@ func benchDiffusionCommand() *cli.Command {
 			}
 			t0 := time.Now()
 			r, err := diffusion.Bench(c.Context, dir, backends.DiffusionConfig(o), diffusion.BenchOptions{
-				Tiles: tiles.Value(), Runs: steps, Frame: image.Pt(1280, 720), MatMul: !noMatMul, MemLimit: int64(memGB * 1e9)})
+				Tiles: tiles.Value(), Runs: steps, Frame: image.Pt(1280, 720), MatMul: !noMatMul, MemLimit: int64(memGB * 1e9), FrameGraphs: frameGraphs})
 			if err != nil {
 				return err
 			}

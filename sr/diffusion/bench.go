@@ -33,6 +33,9 @@ type BenchOptions struct {
 	MemLimit int64
 	// MatMul measures the CPU's fp32 MatMul rate in the same run (CPU only).
 	MatMul bool
+	// FrameGraphs also times, once each after the tiles, the SAM encoder and the VAE decoder on
+	// Frame's latent (the per-scene and per-frame graphs), without a warm-up run.
+	FrameGraphs bool
 }
 
 // BenchResult is the cost of the denoiser, the part that runs every step for every tile.
@@ -49,6 +52,11 @@ type BenchResult struct {
 	SAMKVTime time.Duration
 	// MemLimit is the memory budget the tiles were checked against.
 	MemLimit int64
+	// SAMTime and DecoderTime are one SAM encoder run and one VAE decoder run on the frame's
+	// latent (DecoderLatent), with their MACs, when FrameGraphs was asked.
+	SAMTime, DecoderTime time.Duration
+	SAMMACs, DecoderMACs int64
+	DecoderLatent        [2]int
 }
 
 // TileBench is one tile's measurement.
@@ -122,6 +130,13 @@ func (r *BenchResult) String() string {
 	}
 	if r.SAMKVTime > 0 {
 		fmt.Fprintf(&s, "\n  sam_kv (once per scene): %.3f s", r.SAMKVTime.Seconds())
+	}
+	if r.SAMTime > 0 {
+		fmt.Fprintf(&s, "\n  sam_encoder (once per scene): %.3f s, %.4g GFLOP", r.SAMTime.Seconds(), 2*float64(r.SAMMACs)/1e9)
+	}
+	if r.DecoderTime > 0 {
+		fmt.Fprintf(&s, "\n  vae_decoder on the frame's %dx%d latent (once per frame): %.3f s, %.4g GFLOP, peak RSS %.1f GB",
+			r.DecoderLatent[0], r.DecoderLatent[1], r.DecoderTime.Seconds(), 2*float64(r.DecoderMACs)/1e9, float64(peakRSS())/1e9)
 	}
 	return s.String()
 }
@@ -256,7 +271,72 @@ func (b *Backend) bench(ctx context.Context, o BenchOptions) (*BenchResult, erro
 		}
 		res.Tiles = append(res.Tiles, tb)
 	}
+	if o.FrameGraphs && o.Frame.X > 0 && o.Frame.Y > 0 {
+		den.close()
+		den = nil
+		if err := b.benchFrameGraphs(ctx, o.Frame, res); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
+}
+
+// benchFrameGraphs times one run of the SAM encoder and one of the VAE decoder on frame's latent.
+func (b *Backend) benchFrameGraphs(ctx context.Context, frame image.Point, res *BenchResult) error {
+	geo, err := newGeometry(frame, frame)
+	if err != nil {
+		return err
+	}
+	h, w := geo.latent()
+	sam := b.m.Graphs[GraphSAM].io("image", false)
+	for _, j := range []struct {
+		role, in, out string
+		ins, outs     []int64
+		t             *time.Duration
+		macs          *int64
+	}{
+		{GraphSAM, "image", "embeddings", []int64{1, 3, sam.dim(2), sam.dim(3)}, nil, &res.SAMTime, &res.SAMMACs},
+		{GraphVAEDecoder, "latent", "image", []int64{1, int64(b.m.LatentChannels), int64(h), int64(w)}, []int64{1, 3, int64(8 * h), int64(8 * w)}, &res.DecoderTime, &res.DecoderMACs},
+	} {
+		spec := b.m.Graphs[j.role]
+		r, err := b.open(j.role, spec)
+		if err != nil {
+			return err
+		}
+		g := newGraph(j.role, spec, r, nil)
+		in, _, err := g.in(j.in, j.ins, nil)
+		if err != nil {
+			g.close()
+			return err
+		}
+		rng := rand.New(rand.NewPCG(5, 6))
+		for i := range in.f32 {
+			in.f32[i] = float32(rng.NormFloat64())
+		}
+		outs := j.outs
+		if outs == nil {
+			e := spec.io(j.out, true)
+			outs = []int64{1, e.dim(1), e.dim(2)}
+		}
+		if _, err := g.out(j.out, outs); err != nil {
+			g.close()
+			return err
+		}
+		t0 := time.Now()
+		err = g.run(ctx)
+		*j.t = time.Since(t0)
+		g.close()
+		if err != nil {
+			return err
+		}
+		rep, err := countGraph(b.m, spec, map[string][]int64{j.in: j.ins})
+		if err != nil {
+			return err
+		}
+		*j.macs = rep.MACs
+	}
+	res.DecoderLatent = [2]int{h, w}
+	return nil
 }
 
 // timeGraph fills the inputs of g for shapes with fixed random values (except skip, an input

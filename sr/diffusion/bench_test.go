@@ -33,6 +33,12 @@ func TestBench(t *testing.T) {
 	if err != nil || r.Tiles[0].Skipped == "" || r.Tiles[0].StepTime != 0 {
 		t.Errorf("budget 1000 bytes: %+v, %v", r, err)
 	}
+	// The frame's graphs: the decoder on the 90x160 latent of a 1280x720 frame (its ConvTranspose:
+	// every input value feeds 3x8x8 outputs), SAM once.
+	r, err = b.bench(context.Background(), BenchOptions{Tiles: []int{8}, Runs: 1, Frame: image.Pt(1280, 720), FrameGraphs: true})
+	if err != nil || r.DecoderLatent != [2]int{90, 160} || r.DecoderMACs != 4*90*160*192 || !(r.DecoderTime > 0) || !(r.SAMTime > 0) || r.SAMMACs <= 0 {
+		t.Errorf("frame graphs: %+v, %v", r, err)
+	}
 	// Decoder (ConvTranspose) MACs: every input value feeds 3x8x8 outputs.
 	rep, err := onnx.CountMACs(filepath.Join(oracleBundle(t, oracle.Options{Kind: oracle.Linear4}), "vae_decoder.onnx"),
 		map[string][]int64{"latent": {1, 4, 10, 20}})
