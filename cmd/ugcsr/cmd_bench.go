@@ -92,7 +92,7 @@ func benchDiffusionCommand() *cli.Command {
 	var tiles cli.IntSlice
 	var steps int
 	var guidance float64
-	var noMatMul, frameGraphs bool
+	var noMatMul, frameGraphs, lowMem bool
 	var memGB float64
 	return &cli.Command{
 		Name:  "diffusion",
@@ -105,6 +105,7 @@ func benchDiffusionCommand() *cli.Command {
 			&cli.Float64Flag{Name: "guidance", Usage: "guidance scale (> 1: batch 2; <= 1: batch 1)", DefaultText: "8.5 (the wild preset's)", Destination: &guidance},
 			&cli.Float64Flag{Name: "mem-limit", Usage: "GB a tile may need; larger tiles are reported, not run", DefaultText: "what the system has available", Destination: &memGB},
 			&cli.BoolFlag{Name: "frame-graphs", Usage: "also time the SAM encoder and the VAE decoder once, for a 1280x720 frame", Destination: &frameGraphs},
+			&cli.BoolFlag{Name: "low-memory", Usage: "no ONNX Runtime memory arena or weight prepacking (one copy of the weights)", Destination: &lowMem},
 			&cli.BoolFlag{Name: "no-matmul", Usage: "skip measuring the CPU's MatMul rate", Destination: &noMatMul},
 		},
 		Action: func(c *cli.Context) error {
@@ -128,7 +129,7 @@ func benchDiffusionCommand() *cli.Command {
 			}
 			t0 := time.Now()
 			r, err := diffusion.Bench(c.Context, dir, backends.DiffusionConfig(o), diffusion.BenchOptions{
-				Tiles: tiles.Value(), Runs: steps, Frame: image.Pt(1280, 720), MatMul: !noMatMul, MemLimit: int64(memGB * 1e9), FrameGraphs: frameGraphs})
+				Tiles: tiles.Value(), Runs: steps, Frame: image.Pt(1280, 720), MatMul: !noMatMul, MemLimit: int64(memGB * 1e9), FrameGraphs: frameGraphs, LowMemory: lowMem})
 			if err != nil {
 				return err
 			}

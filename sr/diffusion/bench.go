@@ -33,6 +33,9 @@ type BenchOptions struct {
 	MemLimit int64
 	// MatMul measures the CPU's fp32 MatMul rate in the same run (CPU only).
 	MatMul bool
+	// LowMemory opens the sessions with ort.Config.LowMemory: no memory arena, no weight
+	// prepacking.
+	LowMemory bool
 	// FrameGraphs also times, once each after the tiles, the SAM encoder and the VAE decoder on
 	// Frame's latent (the per-scene and per-frame graphs), without a warm-up run.
 	FrameGraphs bool
@@ -166,6 +169,7 @@ func (b *Backend) bench(ctx context.Context, o BenchOptions) (*BenchResult, erro
 		B = 2
 	}
 	res := &BenchResult{Bundle: b.m.Name, Device: b.Device(), Batch: B, MemLimit: o.MemLimit}
+	b.lowMemory = o.LowMemory
 	if o.MatMul && (b.cfg.Device == ort.DeviceCPU || b.cfg.Device == ort.DeviceAuto && !ort.GPUPresent()) {
 		g, _, err := ort.MatMulPeak(ctx, 1024, b.cfg.Threads, 3)
 		if err != nil {

@@ -2,7 +2,6 @@ package synthetic_test
 
 import (
 	"context"
-	"image"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -47,48 +46,77 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// TestRuntimeRunsReduced: the runtime opens the reduced bundle with every check (manifest, graph
-// signatures in ONNX Runtime, external data) and runs a frame through it: SAM, two denoiser steps
-// (guidance off, batch 1, to keep it short; TestSAMKVSameOutput runs batch 2), the VAE decoder;
-// the output is finite, in range and not flat.
-func TestRuntimeRunsReduced(t *testing.T) {
-	ort.TestLoad(t)
-	dir := reducedBundle(t)
+// runFrame opens the bundle in dir with every check (manifest, graph signatures in ONNX Runtime,
+// external data), runs one frame through it (two steps, guidance off: batch 1, to keep it short;
+// TestSAMKVSameOutput runs batch 2) and returns the output and the backend's counters.
+func runFrame(t *testing.T, dir string, src *frame.Frame) (*frame.Frame, map[string]int64) {
+	t.Helper()
 	b, err := diffusion.Open(dir, diffusion.Config{Options: diffusion.Options{Steps: 2, Seed: 3, Guidance: 0.9},
 		Runtime: ort.Runtime{Device: ort.DeviceCPU}, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	u, err := b.NewUpscaler(sr.Spec{In: src.Size(), Out: src.Size()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	dst := frame.New(src.W, src.H)
+	if err := u.Upscale(context.Background(), []*frame.Frame{dst}, []*frame.Frame{src}); err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int64{}
+	b.Counters(func(k string, v int64) { counts[k] = v })
+	return dst, counts
+}
+
+// TestRuntimeRunsReduced: the runtime runs a frame through the reduced bundle: SAM, the
+// denoiser's steps, the VAE decoder; the output is in range and not flat. With the cached variant
+// in the bundle it projects the SAM keys and values once (sam_kv) and runs denoiser_kv, and the
+// frame comes out as with the plain denoiser (a bundle without the variant, same weights).
+func TestRuntimeRunsReduced(t *testing.T) {
+	ort.TestLoad(t)
 	src := frame.New(64, 48)
 	rng := rand.New(rand.NewPCG(1, 1))
 	for i := range src.Pix {
 		src.Pix[i] = rng.Float32()
 	}
-	u, err := b.NewUpscaler(sr.Spec{In: image.Pt(64, 48), Out: image.Pt(64, 48)})
-	if err != nil {
+	plainDir := t.TempDir()
+	if _, err := synthetic.Write(plainDir, synthetic.Options{Config: synthetic.Reduced(), Seed: 7}); err != nil {
 		t.Fatal(err)
 	}
-	defer u.Close()
-	dst := frame.New(64, 48)
-	if err := u.Upscale(context.Background(), []*frame.Frame{dst}, []*frame.Frame{src}); err != nil {
-		t.Fatal(err)
-	}
-	lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
-	for _, v := range dst.Pix {
-		if !(v >= 0 && v <= 1) {
-			t.Fatalf("output value %v outside [0,1]", v)
+	plain, pc := runFrame(t, plainDir, src)
+	cached, cc := runFrame(t, reducedBundle(t), src)
+	for name, f := range map[string]*frame.Frame{"plain": plain, "cached": cached} {
+		lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
+		for _, v := range f.Pix {
+			if !(v >= 0 && v <= 1) {
+				t.Fatalf("%s: output value %v outside [0,1]", name, v)
+			}
+			lo, hi = min(lo, v), max(hi, v)
 		}
-		lo, hi = min(lo, v), max(hi, v)
+		if !(hi-lo > 0.01) {
+			t.Errorf("%s: output is flat: %v..%v", name, lo, hi)
+		}
 	}
-	if !(hi-lo > 0.01) {
-		t.Errorf("output is flat: %v..%v", lo, hi)
+	for name, c := range map[string]map[string]int64{"plain": pc, "cached": cc} {
+		if c["denoiser_runs"] != 2 || c["sam_encoder_runs"] != 1 || c["vae_decoder_runs"] != 1 {
+			t.Errorf("%s: counters %v: want 2 denoiser runs (one untiled window, 2 steps), 1 SAM, 1 decoder", name, c)
+		}
 	}
-	counts := map[string]int64{}
-	b.Counters(func(k string, v int64) { counts[k] = v })
-	if counts["denoiser_runs"] != 2 || counts["sam_encoder_runs"] != 1 || counts["vae_decoder_runs"] != 1 {
-		t.Errorf("counters %v: want 2 denoiser runs (one untiled window, 2 steps), 1 SAM, 1 decoder", counts)
+	if pc["sam_kv_runs"] != 0 || cc["sam_kv_runs"] != 1 {
+		t.Errorf("sam_kv runs: plain %d, cached %d; want 0 and 1", pc["sam_kv_runs"], cc["sam_kv_runs"])
 	}
+	var maxd float64
+	for i := range plain.Pix {
+		maxd = max(maxd, math.Abs(float64(plain.Pix[i]-cached.Pix[i])))
+	}
+	// The latent is kept in fp16 between steps: allow a few fp16 steps of the output's range.
+	if !(maxd <= 1e-3) {
+		t.Errorf("cached K/V frame differs from the plain one by up to %g", maxd)
+	}
+	t.Logf("cached vs plain: max difference %g", maxd)
 }
 
 // TestSAMKVSameOutput: the cached variant (sam_kv once, then denoiser_kv) gives the plain
