@@ -223,6 +223,7 @@ func (b *Backend) bench(ctx context.Context, o BenchOptions) (*BenchResult, erro
 		if tb.StepTime, err = timeGraph(ctx, den, shapes, "", o.Runs); err != nil {
 			return nil, err
 		}
+		b.cfg.Logf("bench: tile %d: denoiser %.3f s per step, peak RSS %.1f GB", tile, tb.StepTime.Seconds(), float64(peakRSS())/1e9)
 		tb.PeakRSS = peakRSS()
 		if sec := tb.StepTime.Seconds(); sec > 0 {
 			tb.TFLOPS = tb.FLOPs / sec / 1e12
@@ -274,6 +275,8 @@ func (b *Backend) bench(ctx context.Context, o BenchOptions) (*BenchResult, erro
 			tb.PeakRSS = peakRSS()
 		}
 		res.Tiles = append(res.Tiles, tb)
+		// Runs on a CPU take minutes: say each tile's figures as they come.
+		b.cfg.Logf("bench: tile %d done: %.3f s per step, cached K/V %.3f s, peak RSS %.1f GB", tile, tb.StepTime.Seconds(), tb.KVStepTime.Seconds(), float64(tb.PeakRSS)/1e9)
 	}
 	if o.FrameGraphs && o.Frame.X > 0 && o.Frame.Y > 0 {
 		den.close()
