@@ -102,7 +102,7 @@ func benchDiffusionCommand() *cli.Command {
 			&cli.StringFlag{Name: "device", Value: "auto", Destination: &device},
 			&cli.IntSliceFlag{Name: "tile", Value: cli.NewIntSlice(64, 90), Usage: "latent tile sides, in order (64 = a 512x512 frame; 90 = the windows of a 1280x720 frame at scale 1)", Destination: &tiles},
 			&cli.IntFlag{Name: "steps", Aliases: []string{"runs"}, Value: 5, Usage: "timed denoiser steps per tile, after one warm-up step", Destination: &steps},
-			&cli.Float64Flag{Name: "guidance", Usage: "guidance scale (> 1: batch 2; <= 1: batch 1)", DefaultText: "8.5 (the wild preset's)", Destination: &guidance},
+			&cli.Float64Flag{Name: "guidance", Usage: "guidance scale (above 1: classifier-free guidance, batch 2; a value from 0.1 to 1, e.g. 1: batch 1)", DefaultText: "8.5 (the wild preset's)", Destination: &guidance},
 			&cli.Float64Flag{Name: "mem-limit", Usage: "GB a tile may need; larger tiles are reported, not run", DefaultText: "what the system has available", Destination: &memGB},
 			&cli.BoolFlag{Name: "frame-graphs", Usage: "also time the SAM encoder and the VAE decoder once, for a 1280x720 frame", Destination: &frameGraphs},
 			&cli.BoolFlag{Name: "low-memory", Usage: "no ONNX Runtime memory arena or weight prepacking (one copy of the weights)", Destination: &lowMem},
