@@ -36,6 +36,9 @@ func TestFullBench(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := ort.TryDevice(context.Background(), dev); err != nil {
+		t.Fatalf("%v: %v (the bundle is not written)", dev, err) // before several GB are written for nothing
+	}
 	o := synthetic.Options{Config: synthetic.Full(), Seed: 1, KV: true, Weights: onnx.Float, Compute: onnx.Float}
 	if os.Getenv("UGCSR_SYNTHETIC_CONFIG") == "reduced" {
 		o.Config = synthetic.Reduced()

@@ -40,8 +40,8 @@ type Options struct {
 	Seed uint64
 	// Weights is the stored parameter type (optional): onnx.Float16 (the default) or onnx.Float.
 	Weights onnx.DType
-	// Compute is the type the graphs compute in (optional): onnx.Float (the default; ONNX Runtime's
-	// CPU has no float16 kernels for most of these operators) or onnx.Float16 (GPUs).
+	// Compute is the type the graphs compute in (optional): onnx.Float (the default: ONNX Runtime's
+	// fast CPU kernels are float32) or onnx.Float16 (GPUs).
 	Compute onnx.DType
 	// StructureOnly writes the graphs and the manifest but no weights (their files are absent): for
 	// counting, not running.
