@@ -62,7 +62,7 @@ func TestFullBench(t *testing.T) {
 		if _, err := synthetic.Write(dir, o); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("gpu-check: wrote the full bundle (weights %v, compute %v) in %.0f s", o.Weights, o.Compute, time.Since(t0).Seconds())
+		t.Logf("gpu-check: wrote %s (weights %v, compute %v) in %.0f s", o.Config.Name, o.Weights, o.Compute, time.Since(t0).Seconds())
 	}
 	steps, _ := strconv.Atoi(os.Getenv("UGCSR_SYNTHETIC_STEPS"))
 	for _, g := range []float64{8.5, 0.9} {
