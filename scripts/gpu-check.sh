@@ -23,7 +23,7 @@ models=upscayl/package/dist/upscaler/sub-classes/model-manager/models
 pack() {
 	rm -rf "$PACK" && mkdir -p "$PACK/stage/bin" "$PACK/stage/lib" "$PACK/stage/cache/ort-gpu" "$PACK/stage/cache/$models"
 	for d in /usr/local/go/bin /usr/lib/go-1.23/bin; do [ -x "$d/go" ] && export PATH="$d:$PATH"; done
-	local pkgs=(./sr/ort ./sr/ort/iobind ./sr/realesrgan ./sr/diffusion)
+	local pkgs=(./sr/ort ./sr/ort/iobind ./sr/realesrgan ./sr/diffusion ./sr/diffusion/synthetic)
 	for p in "${pkgs[@]}"; do
 		go test -c -o "$PACK/stage/bin/$(basename "$p").test" "$p" || return 1
 	done
@@ -72,7 +72,7 @@ run() {
 	rm -rf "$WORK/repo" "$WORK/cache" && mkdir -p "$WORK/repo"
 	zstd -q -d --long=27 -c "$WORK/bundle.tar.zst" | tar -C "$WORK" -xf - || return 1
 	# A repository-shaped folder so the tests find go.mod above them and ../shared beside it.
-	mkdir -p "$WORK/repo/sr/ort/iobind" "$WORK/repo/sr/realesrgan" "$WORK/repo/sr/diffusion"
+	mkdir -p "$WORK/repo/sr/ort/iobind" "$WORK/repo/sr/realesrgan" "$WORK/repo/sr/diffusion/synthetic"
 	cp "$repo/go.mod" "$WORK/repo/"
 	export LD_LIBRARY_PATH="$WORK/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 	export UGCSR_CACHE="$WORK/cache" UGCSR_REQUIRE_ORT=1 UGCSR_ORT_LIB="$WORK/cache/ort-gpu/libonnxruntime.so.1"
@@ -98,8 +98,20 @@ run() {
 	PKGDIR=sr/diffusion
 	check "diffusion on device vs host (>=60 dB)" 300 env UGCSR_TEST_DEVICE=cuda "$B/diffusion.test" -test.v -test.run 'TestBoundMatchesHost|TestBoundBytes|TestBoundProfile'
 	check "oracle suite on cuda" 300 env UGCSR_TEST_DEVICE=cuda "$B/diffusion.test" -test.run 'TestOracle'
-	kill "$(cat "$WORK/smi.pid")" 2>/dev/null
 	row "peak GPU memory (MiB)" "-" "$(sort -n "$LOGS/gpu-mem.csv" 2>/dev/null | tail -1)"
+	# The seed method's cost (issue 15): the full-size synthetic bundle (3.2 GB of fp16 weights) is
+	# generated here by the carried test binary, not carried, then timed in fp16 with guidance on
+	# (batch 2) and off, on 64, 90 and 96 latent tiles, with the cached SAM K/V variant. Figures:
+	# $LOGS/seesr_synthetic_fp16_bench.log; the peak GPU memory of this check alone follows.
+	PKGDIR=sr/diffusion/synthetic
+	local from
+	from=$(wc -l <"$LOGS/gpu-mem.csv" 2>/dev/null || echo 0)
+	check "seesr synthetic fp16 bench" "${UGCSR_SYNTHETIC_TIMEOUT:-480}" env UGCSR_TEST_DEVICE=${UGCSR_SYNTHETIC_DEVICE:-cuda} \
+		UGCSR_SYNTHETIC_BENCH="$WORK/synthetic" UGCSR_SYNTHETIC_STEPS=${UGCSR_SYNTHETIC_STEPS:-5} "$B/synthetic.test" -test.v -test.run '^TestFullBench$'
+	grep -h 'gpu-check:' "$LOGS/seesr_synthetic_fp16_bench.log" | sed 's/^ *[a-z_]*_test.go:[0-9]*: gpu-check: /    /'
+	row "peak GPU memory, synthetic (MiB)" "-" "$(tail -n +"$((from + 1))" "$LOGS/gpu-mem.csv" 2>/dev/null | sort -n | tail -1)"
+	kill "$(cat "$WORK/smi.pid")" 2>/dev/null
+	rm -rf "$WORK/synthetic"
 }
 
 case "${1:-}" in

@@ -89,17 +89,24 @@ func cpuName() string {
 // benchDiffusionCommand times the denoiser of a bundle: per step per tile, with its FLOP count.
 func benchDiffusionCommand() *cli.Command {
 	var model, device string
-	var tile, runs int
+	var tiles cli.IntSlice
+	var steps int
 	var guidance float64
+	var noMatMul, frameGraphs, lowMem bool
+	var memGB float64
 	return &cli.Command{
 		Name:  "diffusion",
-		Usage: "time one denoiser step on one tile of a diffusion bundle and count its FLOPs",
+		Usage: "time denoiser steps on latent tiles of a diffusion bundle, count their FLOPs and memory",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "model", Usage: "diffusion:DIR", Required: true, Destination: &model},
 			&cli.StringFlag{Name: "device", Value: "auto", Destination: &device},
-			&cli.IntFlag{Name: "tile", Value: 64, Usage: "latent tile side (64 = a 512x512 frame, 96 = the method's window)", Destination: &tile},
-			&cli.IntFlag{Name: "runs", Value: 5, Destination: &runs},
-			&cli.Float64Flag{Name: "guidance", Usage: "guidance scale (> 1: batch 2)", DefaultText: "8.5 (the wild preset's)", Destination: &guidance},
+			&cli.IntSliceFlag{Name: "tile", Value: cli.NewIntSlice(64, 90), Usage: "latent tile sides, in order (64 = a 512x512 frame; 90 = the windows of a 1280x720 frame at scale 1)", Destination: &tiles},
+			&cli.IntFlag{Name: "steps", Aliases: []string{"runs"}, Value: 5, Usage: "timed denoiser steps per tile, after one warm-up step", Destination: &steps},
+			&cli.Float64Flag{Name: "guidance", Usage: "guidance scale (above 1: classifier-free guidance, batch 2; a value from 0.1 to 1, e.g. 1: batch 1)", DefaultText: "8.5 (the wild preset's)", Destination: &guidance},
+			&cli.Float64Flag{Name: "mem-limit", Usage: "GB a tile may need; larger tiles are reported, not run", DefaultText: "what the system has available", Destination: &memGB},
+			&cli.BoolFlag{Name: "frame-graphs", Usage: "also time the SAM encoder and the VAE decoder once, for a 1280x720 frame", Destination: &frameGraphs},
+			&cli.BoolFlag{Name: "low-memory", Usage: "no ONNX Runtime memory arena or weight prepacking (one copy of the weights)", Destination: &lowMem},
+			&cli.BoolFlag{Name: "no-matmul", Usage: "skip measuring the CPU's MatMul rate", Destination: &noMatMul},
 		},
 		Action: func(c *cli.Context) error {
 			dir, ok := strings.CutPrefix(model, backends.DiffusionPrefix)
@@ -110,16 +117,24 @@ func benchDiffusionCommand() *cli.Command {
 			if err != nil {
 				return usageError{"--device: " + err.Error()}
 			}
+			for _, t := range tiles.Value() {
+				if t < 8 || t > 256 {
+					return usageError{fmt.Sprintf("--tile %d: want a latent side from 8 to 256", t)}
+				}
+			}
 			o := backends.Options{Runtime: ort.Runtime{Device: dev}, Diffusion: diffusion.Options{Guidance: guidance},
 				Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "ugcsr: "+f+"\n", a...) }}
 			if err := o.Init(); err != nil {
 				return usageError{err.Error()}
 			}
-			r, err := diffusion.Bench(c.Context, dir, backends.DiffusionConfig(o), diffusion.BenchOptions{Tile: tile, Runs: runs, Frame: image.Pt(1280, 720)})
+			t0 := time.Now()
+			r, err := diffusion.Bench(c.Context, dir, backends.DiffusionConfig(o), diffusion.BenchOptions{
+				Tiles: tiles.Value(), Runs: steps, Frame: image.Pt(1280, 720), MatMul: !noMatMul, MemLimit: int64(memGB * 1e9), FrameGraphs: frameGraphs, LowMemory: lowMem})
 			if err != nil {
 				return err
 			}
-			fmt.Printf("machine: %d cores (%s)\n%s\n", runtime.NumCPU(), cpuName(), r)
+			fmt.Printf("machine: %d cores (%s)\n%s\n(whole bench %.0f s; the 64 tile is a 512x512 frame; frame figures are a 1280x720 frame at scale 1)\n",
+				runtime.NumCPU(), cpuName(), r, time.Since(t0).Seconds())
 			return nil
 		},
 	}

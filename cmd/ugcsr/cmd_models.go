@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/ugcsr/ugcsr/internal/appcache"
 	"github.com/ugcsr/ugcsr/sr/diffusion/oracle"
+	"github.com/ugcsr/ugcsr/sr/diffusion/synthetic"
+	"github.com/ugcsr/ugcsr/sr/onnx"
 	"github.com/ugcsr/ugcsr/sr/realesrgan"
 )
 
@@ -44,6 +47,7 @@ func modelsCommand() *cli.Command {
 					return nil
 				},
 			},
+			modelsSyntheticCommand(),
 			{
 				Name:      "oracle",
 				Usage:     "write a tiny diffusion bundle whose right answer is known (use it with --model diffusion:DIR)",
@@ -70,6 +74,53 @@ func modelsCommand() *cli.Command {
 					return nil
 				},
 			},
+		},
+	}
+}
+
+// modelsSyntheticCommand writes a bundle with SeeSR's architecture and random weights, and prints
+// its parameters and MACs, counted from the written graphs and from the closed forms.
+func modelsSyntheticCommand() *cli.Command {
+	var reduced, kv bool
+	var seed uint64
+	var weights, compute string
+	return &cli.Command{
+		Name:      "synthetic",
+		Usage:     "write a diffusion bundle with SeeSR's architecture and random weights (about 3.2 GB at full size)",
+		ArgsUsage: "DIR",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "reduced", Usage: "every width divided (about 16M denoiser parameters), for tests", Destination: &reduced},
+			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the random weights", Destination: &seed},
+			&cli.StringFlag{Name: "weights", Value: "fp16", Usage: "stored parameter type: fp16 or fp32", Destination: &weights},
+			&cli.StringFlag{Name: "compute", Value: "fp32", Usage: "type the graphs compute in: fp32 (CPU) or fp16 (GPU)", Destination: &compute},
+			&cli.BoolFlag{Name: "kv", Usage: "add the cached SAM K/V variant (sam_kv.onnx, denoiser_kv.onnx)", Destination: &kv},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageError{"models synthetic takes one directory"}
+			}
+			types := map[string]onnx.DType{"fp16": onnx.Float16, "fp32": onnx.Float}
+			wt, ok1 := types[weights]
+			ct, ok2 := types[compute]
+			if !ok1 || !ok2 {
+				return usageError{fmt.Sprintf("models synthetic: --weights %q, --compute %q: want fp16 or fp32", weights, compute)}
+			}
+			dir := c.Args().First()
+			if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+				return fmt.Errorf("models synthetic: %s is not empty", dir)
+			}
+			cfg := synthetic.Full()
+			if reduced {
+				cfg = synthetic.Reduced()
+			}
+			t0 := time.Now()
+			if _, err := synthetic.Write(dir, synthetic.Options{Config: cfg, Seed: seed, Weights: wt, Compute: ct, KV: kv}); err != nil {
+				os.RemoveAll(dir) // nothing half-written stays behind
+				return err
+			}
+			abs, _ := filepath.Abs(dir)
+			fmt.Printf("wrote %s to %s in %.0f s (use --model diffusion:%s)\n", cfg.Name, abs, time.Since(t0).Seconds(), dir)
+			return synthetic.PrintCounts(os.Stdout, dir, cfg, kv)
 		},
 	}
 }

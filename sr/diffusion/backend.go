@@ -37,6 +37,8 @@ type Backend struct {
 
 	devMu sync.Mutex
 	dev   ort.Device // DeviceAuto until the first session says what it got
+	// lowMemory opens sessions with ort.Config.LowMemory (Bench's option).
+	lowMemory bool
 
 	n counters
 }
@@ -47,7 +49,7 @@ type runnerOpener func(role string, spec *GraphSpec) (graphRunner, error)
 // counters are the work counts reported through sr.Counter.
 type counters struct {
 	frames, steps                 atomic.Int64
-	sam, text, tagger, den        atomic.Int64
+	sam, samKV, text, tagger, den atomic.Int64
 	vaeEnc, vaeDec, sceneComputes atomic.Int64
 }
 
@@ -56,6 +58,7 @@ func (b *Backend) Counters(visit func(key string, value int64)) {
 	visit("frames", b.n.frames.Load())
 	visit("steps", b.n.steps.Load())
 	visit("sam_encoder_runs", b.n.sam.Load())
+	visit("sam_kv_runs", b.n.samKV.Load())
 	visit("text_encoder_runs", b.n.text.Load())
 	visit("tagger_runs", b.n.tagger.Load())
 	visit("denoiser_runs", b.n.den.Load())
@@ -95,7 +98,7 @@ func Open(dir string, cfg Config) (*Backend, error) {
 // inputs and outputs with the manifest's, returning one error that lists every difference.
 func CheckGraphs(m *Manifest) error {
 	var errs []string
-	for _, role := range []string{GraphSAM, GraphDenoiser, GraphVAEDecoder, GraphVAEEncoder, GraphTextEncoder, GraphTagger} {
+	for _, role := range []string{GraphSAM, GraphDenoiser, GraphVAEDecoder, GraphVAEEncoder, GraphTextEncoder, GraphTagger, GraphSAMKV, GraphDenoiserKV} {
 		spec := m.Graphs[role]
 		if spec == nil {
 			continue
@@ -186,7 +189,7 @@ func loadTags(m *Manifest) ([]string, []float32, error) {
 func (b *Backend) openORT(role string, spec *GraphSpec) (graphRunner, error) {
 	b.devMu.Lock()
 	defer b.devMu.Unlock()
-	r, err := newORTRunner(b.m, spec, ort.Config{Device: b.dev, Threads: b.cfg.Threads, Logf: b.cfg.Logf})
+	r, err := newORTRunner(b.m, spec, ort.Config{Device: b.dev, Threads: b.cfg.Threads, Logf: b.cfg.Logf, LowMemory: b.lowMemory})
 	if err != nil {
 		return nil, fmt.Errorf("diffusion: %s: %w", role, err)
 	}

@@ -21,8 +21,33 @@ func (u *Upscaler) computeConsts(ctx context.Context, src, cond *frame.Frame) (*
 	if err != nil {
 		return nil, err
 	}
+	sc := &sceneConsts{sam: sam, text: text}
+	if u.samKV != nil {
+		if sc.kv, err = u.samKeysValues(ctx, sam); err != nil {
+			return nil, err
+		}
+	}
 	u.b.n.sceneComputes.Add(1)
-	return &sceneConsts{sam: sam, text: text}, nil
+	return sc, nil
+}
+
+// samKeysValues runs sam_kv on the SAM context (T x D') and returns every image transformer's
+// keys and values, as denoiser_kv takes them.
+func (u *Upscaler) samKeysValues(ctx context.Context, sam []float32) ([]float32, error) {
+	T, D := u.samShape()
+	in, _, err := u.samKV.in("sam", []int64{1, int64(T), int64(D)}, nil)
+	if err != nil {
+		return nil, err
+	}
+	copy(in.f32, sam)
+	out, err := u.samKV.out("kv", []int64{1, u.b.m.Graphs[GraphSAMKV].io("kv", true).dim(1)})
+	if err != nil {
+		return nil, err
+	}
+	if err := u.samKV.run(ctx); err != nil {
+		return nil, err
+	}
+	return append([]float32(nil), out.f32...), nil
 }
 
 // samContext runs the SAM2 image encoder on img (resized to its square input, bilinear,

@@ -6,7 +6,11 @@
 // denoiser (ControlNet and UNet as one graph), the VAE decoder, optionally the VAE encoder, the text
 // encoder with its tokenizer and the tagger, and the precomputed prompt embeddings. Package
 // sr/diffusion/oracle writes small bundles whose right answer is known, which is how the runtime is
-// tested; tools/export turns the published checkpoints into a real bundle.
+// tested; sr/diffusion/synthetic writes bundles with the method's real architecture and random
+// weights, which is how its cost is measured (Bench); tools/export turns the published checkpoints
+// into a real bundle. A bundle may add a cached variant of the denoiser (sam_kv and denoiser_kv):
+// the SAM keys and values of every image transformer, projected once per scene, which the host
+// sampler then uses instead of the SAM context.
 //
 // Per frame (the method's inference, see shared/method/seesr-sam2.md): the input is resized to the
 // process size (bicubic), encoded to a start latent or drawn as noise, denoised over the sampler's

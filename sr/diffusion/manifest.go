@@ -28,6 +28,11 @@ const (
 	GraphVAEEncoder  = "vae_encoder"  // optional: start point lr
 	GraphTextEncoder = "text_encoder" // optional: Prompt (needs Tokenizer)
 	GraphTagger      = "tagger"       // optional: tags in the prompt (needs the text encoder and Tags)
+	// GraphSAMKV and GraphDenoiserKV are optional and go together: the SAM keys and values of every
+	// image transformer, projected once per scene, and the denoiser that takes them instead of the
+	// SAM context (Bench times both; the upscaler does not use them yet).
+	GraphSAMKV      = "sam_kv"
+	GraphDenoiserKV = "denoiser_kv"
 )
 
 // graphIO lists, per graph role, the input roles and output roles the runtime feeds and reads.
@@ -59,6 +64,20 @@ var graphIO = map[string]struct{ in, out []ioRole }{
 	GraphTextEncoder: {
 		in:  []ioRole{{"input_ids", 2, "[B,L] int64 token ids"}},
 		out: []ioRole{{"hidden", 3, "[B,L,E]"}},
+	},
+	GraphSAMKV: {
+		in:  []ioRole{{"sam", 3, "[1,T,D] SAM context"}},
+		out: []ioRole{{"kv", 2, "[1,K] every image transformer's keys and values"}},
+	},
+	GraphDenoiserKV: {
+		in: []ioRole{
+			{"sample", 4, "[B,C,h,w] latent"},
+			{"timestep", 1, "[B] int64 (or float)"},
+			{"text", 3, "[B,L,E] text context"},
+			{"kv", 2, "[1,K] sam_kv's output"},
+			{"cond", 4, "[B,3,8h,8w] condition image in [0,1]"},
+		},
+		out: []ioRole{{"eps", 4, "[B,C,h,w] predicted noise"}},
 	},
 	GraphTagger: {
 		in:  []ioRole{{"image", 4, "[1,3,S,S] float, ImageNet-normalised"}},
@@ -452,6 +471,13 @@ func (m *Manifest) checkAgreement() []string {
 		if m.Tokenizer.MaxLength != neg.Shape[1] {
 			bad("tokenizer max_length %d vs embeddings length %d", m.Tokenizer.MaxLength, neg.Shape[1])
 		}
+	}
+	if m.Has(GraphSAMKV) != m.Has(GraphDenoiserKV) {
+		bad("sam_kv and denoiser_kv go together")
+	} else if kv := m.Graphs[GraphSAMKV]; kv != nil {
+		agree("sam_kv output vs denoiser_kv input", kv.io("kv", true).dim(1), m.Graphs[GraphDenoiserKV].io("kv", false).dim(1))
+		agree("sam_kv sam tokens vs denoiser", kv.io("sam", false).dim(1), ds.dim(1))
+		agree("sam_kv sam width vs denoiser", kv.io("sam", false).dim(2), ds.dim(2))
 	}
 	if tg := m.Graphs[GraphTagger]; tg != nil {
 		if m.Tags == nil {

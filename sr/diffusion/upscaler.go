@@ -28,6 +28,10 @@ type Upscaler struct {
 	prev []int
 
 	sam, den, dec, enc, text, tagger *graph
+	// samKV, when the bundle has the cached variant (and the steps run on the host), projects the
+	// SAM context into every image transformer's keys and values once per scene; u.den is then
+	// the denoiser_kv graph, which takes them instead of the SAM context.
+	samKV *graph
 
 	// chain resizes in -> pre -> mid -> proc (the condition image), skipping equal sizes; toOut
 	// resizes proc -> out (nil when equal)
@@ -68,6 +72,7 @@ type hooks struct {
 // They are read-only once made, so a cache may hand the same value to many frames.
 type sceneConsts struct {
 	sam  []float32 // T x D' (the width the denoiser takes)
+	kv   []float32 // sam_kv's output, when the upscaler uses the cached variant
 	text *textConsts
 }
 
@@ -120,7 +125,16 @@ func (b *Backend) newUpscaler(spec sr.Spec) (_ *Upscaler, err error) {
 		return nil, err
 	}
 	bound := b.useBound()
-	if !bound {
+	if !bound && b.m.Has(GraphDenoiserKV) {
+		// The cached variant gives the plain denoiser's output (TestRuntimeKVSameOutput) for
+		// fewer MACs per step.
+		if u.samKV, err = open(GraphSAMKV, &b.n.samKV); err != nil {
+			return nil, err
+		}
+		if u.den, err = open(GraphDenoiserKV, &b.n.den); err != nil {
+			return nil, err
+		}
+	} else if !bound {
 		if u.den, err = open(GraphDenoiser, &b.n.den); err != nil {
 			return nil, err
 		}
@@ -212,7 +226,7 @@ func (u *Upscaler) Close() error {
 	}
 	first := u.bound.close()
 	u.bound = nil
-	for _, g := range []**graph{&u.sam, &u.den, &u.dec, &u.enc, &u.text, &u.tagger} {
+	for _, g := range []**graph{&u.sam, &u.samKV, &u.den, &u.dec, &u.enc, &u.text, &u.tagger} {
 		if err := (*g).close(); err != nil && first == nil {
 			first = err
 		}
@@ -412,14 +426,24 @@ func (u *Upscaler) predict(ctx context.Context, t int, sc *sceneConsts) error {
 				copy(text.f32, sc.text.pos)
 			}
 		}
-		T, D := u.samShape()
-		sam, ok, err := u.den.in("sam", []int64{int64(B), int64(T), int64(D)}, sc)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			for b := range B {
-				copy(sam.f32[b*T*D:], sc.sam)
+		if u.samKV != nil {
+			kv, ok, err := u.den.in("kv", []int64{1, int64(len(sc.kv))}, sc)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				copy(kv.f32, sc.kv)
+			}
+		} else {
+			T, D := u.samShape()
+			sam, ok, err := u.den.in("sam", []int64{int64(B), int64(T), int64(D)}, sc)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				for b := range B {
+					copy(sam.f32[b*T*D:], sc.sam)
+				}
 			}
 		}
 		cond, ok, err := u.den.in("cond", []int64{int64(B), 3, int64(8 * th), int64(8 * tw)}, condTag{u.serial, ti})

@@ -16,6 +16,9 @@ type MACReport struct {
 	Counted, Uncounted int
 	// ByOp splits MACs by operator.
 	ByOp map[string]int64
+	// Largest is the element count of the largest node output whose shape was inferred (for a
+	// transformer, usually an attention score matrix): a floor for the working memory.
+	Largest int64
 }
 
 // CountMACs reads the ONNX model at path (external data is not needed) and returns
@@ -70,6 +73,7 @@ func (m *Model) CountMACs(given map[string][]int64) *MACReport {
 		for i, o := range n.Outputs {
 			if i < len(outs) && known(outs[i]) {
 				shapes[o] = outs[i]
+				r.Largest = max(r.Largest, prod(outs[i]))
 			}
 			if i < len(vals) && vals[i] != nil {
 				consts[o] = vals[i]

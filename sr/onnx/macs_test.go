@@ -24,6 +24,10 @@ func TestCountMACs(t *testing.T) {
 		r.ByOp["Conv"] != conv || r.ByOp["MatMul"] != mm || r.ByOp["Gemm"] != gemm {
 		t.Errorf("got %+v, want conv %d matmul %d gemm %d", r, conv, mm, gemm)
 	}
+	// The largest inferred tensor is the MatMul's output, hw x 16 (the Conv's is 8 x hw).
+	if r.Largest != hw*16 {
+		t.Errorf("largest tensor %d elements, want %d", r.Largest, hw*16)
+	}
 	// Without the input size the Conv and MatMul are uncounted.
 	r, _ = CountMACs(p, nil)
 	if r.Counted != 2 || r.Uncounted != 2 {

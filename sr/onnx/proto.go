@@ -47,6 +47,12 @@ const (
 	tensorInt64Data protowire.Number = 7
 	tensorName      protowire.Number = 8
 	tensorRawData   protowire.Number = 9
+	tensorExternal  protowire.Number = 13 // repeated StringStringEntryProto
+	tensorLocation  protowire.Number = 14 // DataLocation: 1 EXTERNAL
+
+	// StringStringEntryProto.
+	entryKey   protowire.Number = 1
+	entryValue protowire.Number = 2
 
 	// ValueInfoProto, TypeProto, TypeProto.Tensor, TensorShapeProto, TensorShapeProto.Dimension.
 	valueInfoName      protowire.Number = 1

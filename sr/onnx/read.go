@@ -10,7 +10,7 @@ import (
 
 // Model is what ReadModel keeps of a ModelProto: the fields Graph.Marshal writes, which are also
 // what shape inference needs. Other fields (doc strings, metadata, value_info, subgraphs, external
-// data locations) are skipped.
+// data offsets) are skipped.
 type Model struct {
 	IRVersion int64
 	Producer  string
@@ -57,6 +57,8 @@ type Tensor struct {
 	// Ints holds int32_data and int64_data, the fields some exporters use instead of raw_data for
 	// small integer tensors.
 	Ints []int64
+	// External is the file holding the data when it is stored outside the model ("" when not).
+	External string
 }
 
 // ValueInfo is a graph input or output.
@@ -215,6 +217,19 @@ func readTensor(b []byte) (*Tensor, error) {
 			t.Name = f.str()
 		case tensorRawData:
 			t.Raw = f.bytes()
+		case tensorExternal:
+			var k, v string
+			f.sub(func(f *protoField) {
+				switch f.num {
+				case entryKey:
+					k = f.str()
+				case entryValue:
+					v = f.str()
+				}
+			})
+			if k == "location" {
+				t.External = v
+			}
 		}
 	})
 	if err != nil {

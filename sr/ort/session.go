@@ -75,6 +75,10 @@ type Config struct {
 	DeviceID int
 	// Threads is the intra-op thread count (optional). It defaults to runtime.NumCPU().
 	Threads int
+	// LowMemory turns off the CPU memory arena and weight prepacking (optional): ONNX Runtime
+	// then keeps one copy of the weights and returns activations as it frees them, for models
+	// whose weights are most of the memory (a 1.6-billion-parameter denoiser in float32).
+	LowMemory bool
 	// Inputs and Outputs name the model's inputs and outputs in the order Run takes them
 	// (optional). They default to all of the model's, in model order (found with Inspect).
 	Inputs, Outputs []string
@@ -200,6 +204,14 @@ func newSession(m Model, cfg Config, dev Device) (_ *Session, err error) {
 	}
 	if err := opts.SetInterOpNumThreads(1); err != nil {
 		return nil, fmt.Errorf("onnxruntime: inter-op threads: %w", err)
+	}
+	if cfg.LowMemory {
+		if err := opts.SetCpuMemArena(false); err != nil {
+			return nil, fmt.Errorf("onnxruntime: memory arena: %w", err)
+		}
+		if err := opts.AddSessionConfigEntry("session.disable_prepacking", "1"); err != nil {
+			return nil, fmt.Errorf("onnxruntime: prepacking: %w", err)
+		}
 	}
 	if cfg.OptimizedModelPath != "" {
 		if err := opts.SetOptimizedModelFilePath(cfg.OptimizedModelPath); err != nil {
