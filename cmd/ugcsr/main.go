@@ -132,7 +132,10 @@ func newApp(stop <-chan struct{}) *cli.App {
 			"ugcsr -i clip.mp4 --preview :8080 out.mp4             (watch it in a browser)\n" +
 			"ugcsr preview -i clip.mp4 --at 3.5 --compare '--model lanczos'\n" +
 			"ugcsr probe FILE\n" +
-			"ugcsr probe --devices                                (which of cpu, cuda, tensorrt work here)",
+			"ugcsr probe --devices                                (which of cpu, cuda, tensorrt work here)\n" +
+			"ugcsr -i clip.mp4 --resume out.mp4                   (killed or stopped? run it again to continue)\n" +
+			"ugcsr plan -i clip.mp4 --segments 8 -o plan.json --k8s job.json; ugcsr join --plan plan.json out.mp4\n" +
+			"ugcsr batch -i clips/ -o upscaled/",
 		Description: "Frames are decoded with FFmpeg, upscaled by the chosen model and re-encoded; audio, subtitle\n" +
 			"and data streams are copied packet for packet, timestamps and metadata are kept. The output is\n" +
 			"written to a temporary file and renamed into place when complete. Ctrl-C (or SIGTERM, SIGHUP)\n" +
