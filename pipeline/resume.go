@@ -83,18 +83,24 @@ func settings(cfg Config) any { return cfg }
 // NewPlan plans cfg's job in segments of about length (or count segments when count > 0) (ugcsr
 // plan; a resumable job makes its own). The input must be a file: its content is hashed.
 func NewPlan(ctx context.Context, cfg Config, length time.Duration, count int) (*segment.Plan, error) {
+	j, err := openJobFor(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer j.Close()
+	return j.plan(ctx, cfg, length, count)
+}
+
+// openJobFor opens cfg's job for its input's size, which it reads from the input's header (the
+// runs that follow open their own decoders, each for its own range).
+func openJobFor(ctx context.Context, cfg Config) (*job, error) {
 	dec, err := decode.Open(ctx, cfg.Input)
 	if err != nil {
 		return nil, err
 	}
 	info := dec.Info().Video
 	dec.Close()
-	j, err := openJob(cfg, image.Pt(info.Width, info.Height))
-	if err != nil {
-		return nil, err
-	}
-	defer j.Close()
-	return j.plan(ctx, cfg, length, count)
+	return openJob(cfg, image.Pt(info.Width, info.Height))
 }
 
 // plan builds the job's plan with the analyzer the job would run.
@@ -143,13 +149,7 @@ func runResumable(ctx context.Context, cfg Config) (res Result, err error) {
 	state := &ResumeState{Dir: dir}
 	res.Resume = state
 
-	dec, err := decode.Open(ctx, cfg.Input)
-	if err != nil {
-		return res, err
-	}
-	info := dec.Info().Video
-	dec.Close()
-	j, err := openJob(cfg, image.Pt(info.Width, info.Height))
+	j, err := openJobFor(ctx, cfg)
 	if err != nil {
 		return res, err
 	}
@@ -216,17 +216,10 @@ func (j *job) loadOrPlan(ctx context.Context, cfg Config, dir string, state *Res
 	path := filepath.Join(dir, planFile)
 	p, err := segment.Load(path)
 	if err == nil {
-		var hash string
-		var size int64
-		hash, size, err = segment.HashFile(cfg.Input.Input)
-		if err != nil {
+		// A mismatch discards the segments below; failing to read the input ends the job.
+		if err = checkPlan(cfg, p); err != nil && !errors.Is(err, segment.ErrMismatch) {
 			return nil, err
 		}
-		_, sh, herr := segment.HashSettings(settings(cfg))
-		if herr != nil {
-			return nil, herr
-		}
-		err = p.Check(hash, size, sh)
 	}
 	switch {
 	case err == nil:
@@ -273,13 +266,7 @@ func RunSegment(ctx context.Context, cfg Config, plan *segment.Plan, k int, dir 
 	if err := checkPlan(cfg, plan); err != nil {
 		return Stats{}, err
 	}
-	dec, err := decode.Open(ctx, cfg.Input)
-	if err != nil {
-		return Stats{}, err
-	}
-	info := dec.Info().Video
-	dec.Close()
-	j, err := openJob(cfg, image.Pt(info.Width, info.Height))
+	j, err := openJobFor(ctx, cfg)
 	if err != nil {
 		return Stats{}, err
 	}

@@ -217,6 +217,41 @@ func TestOverwrite(t *testing.T) {
 // finalises a playable partial file, says where it is, and exits 128 + the signal's number.
 var framesWritten = regexp.MustCompile(`(?m)^frame=[1-9]`)
 
+// startAfterFrames starts the binary with args, which send -progress to pipe:1, and returns once
+// the progress shows a frame written (or a minute passed), with standard output kept drained and
+// standard error collected.
+func startAfterFrames(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	var seen strings.Builder
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		n, err := stdout.Read(buf)
+		seen.Write(buf[:n])
+		// Any block reporting a frame written (the first block may say frame=0: keep reading).
+		if framesWritten.MatchString(seen.String()) || err != nil {
+			break
+		}
+	}
+	go func() { // keep the pipe drained
+		for {
+			if _, err := stdout.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	return cmd, &stderr
+}
+
 func TestInterruptFinalisesPartialOutput(t *testing.T) {
 	in := mediatest.Clip(t, "03_blocks")
 	for _, c := range []struct {
@@ -225,37 +260,9 @@ func TestInterruptFinalisesPartialOutput(t *testing.T) {
 	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}, {syscall.SIGHUP, 129}} {
 		t.Run(c.sig.String(), func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "partial.mp4")
-			cmd := exec.Command(binary, "-i", in, "--model", "lanczos", "-s", "2", "-progress", "pipe:1", out)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			// Wait for progress to show frames written, then signal.
-			buf := make([]byte, 4096)
-			deadline := time.Now().Add(60 * time.Second)
-			var seen strings.Builder
-			for time.Now().Before(deadline) {
-				n, err := stdout.Read(buf)
-				seen.Write(buf[:n])
-				// Any block reporting a frame written (the first block may say frame=0: keep reading).
-				if framesWritten.MatchString(seen.String()) || err != nil {
-					break
-				}
-			}
+			cmd, stderr := startAfterFrames(t, "-i", in, "--model", "lanczos", "-s", "2", "-progress", "pipe:1", out)
 			cmd.Process.Signal(c.sig)
-			go func() { // keep the pipe drained
-				for {
-					if _, err := stdout.Read(buf); err != nil {
-						return
-					}
-				}
-			}()
-			err = cmd.Wait()
+			err := cmd.Wait()
 			ee, ok := err.(*exec.ExitError)
 			if !ok || ee.ExitCode() != c.code {
 				t.Fatalf("exit: %v, want %d\n%s", err, c.code, stderr.String())

@@ -192,36 +192,11 @@ func TestSecondSignalAborts(t *testing.T) {
 		t.Run(delay.String(), func(t *testing.T) {
 			dir := t.TempDir()
 			out := filepath.Join(dir, "out.mp4")
-			cmd := exec.Command(binary, "-i", in, "--model", "lanczos", "-s", "2", "-progress", "pipe:1", out)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			buf := make([]byte, 4096)
-			var seen strings.Builder
-			for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
-				n, err := stdout.Read(buf)
-				seen.Write(buf[:n])
-				if framesWritten.MatchString(seen.String()) || err != nil {
-					break
-				}
-			}
-			go func() {
-				for {
-					if _, err := stdout.Read(buf); err != nil {
-						return
-					}
-				}
-			}()
+			cmd, stderr := startAfterFrames(t, "-i", in, "--model", "lanczos", "-s", "2", "-progress", "pipe:1", out)
 			cmd.Process.Signal(os.Interrupt)
 			time.Sleep(delay)
 			cmd.Process.Signal(os.Interrupt)
-			err = cmd.Wait()
+			err := cmd.Wait()
 			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
 				t.Fatalf("exit %v, want 130\n%s", err, stderr.String())
 			}
